@@ -1,0 +1,44 @@
+"""vein: typed, validated, evented configuration and application state.
+
+Declare the shape of your state as attrs classes with ``@vein.flow``; fill it from layered
+sources (environment, YAML/JSON/TOML files, dicts, AWS AppConfig); every write is validated
+and tells its subscribers.
+"""
+
+from __future__ import annotations
+
+from .api import explain, load, structure, to_dict
+from .errors import ErrorEntry, ReadOnlyError, SourceError, ValidationError, VeinError, VeinWarning
+from .flow import MISSING, Change, Flow, Provenance, Subscription, field, flow
+from .sources import from_dict, from_env, from_json, from_toml, from_yaml
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MISSING",
+    "Change",
+    "ErrorEntry",
+    "Flow",
+    "Provenance",
+    "ReadOnlyError",
+    "SourceError",
+    "Subscription",
+    "ValidationError",
+    "VeinError",
+    "VeinWarning",
+    "explain",
+    "field",
+    "flow",
+    "from_dict",
+    "from_env",
+    "from_json",
+    "from_toml",
+    "from_yaml",
+    "load",
+    "structure",
+    "to_dict",
+]
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

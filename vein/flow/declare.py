@@ -1,0 +1,401 @@
+"""Declaring state: ``@vein.flow`` and ``vein.Flow``.
+
+``@vein.flow`` turns a plain annotated class (or an attrs class) into a *flow class*: an
+attrs class whose instances validate and type-check every assignment and tell subscribers
+about every change.  Three classes take part:
+
+1. the user's class, made an attrs class (slotted) whose ``__init__`` stores fields without
+   going through ``__setattr__`` -- construction stays as cheap as attrs;
+2. the *flow class* returned to the user, a subclass of it with one extra slot ``_vein``
+   (its :class:`~vein.flow.state.Node`), the generated ``__setattr__`` and an ``__init__``
+   that type-checks and wires nested flow objects to their parent.
+
+Reads are plain slot reads: nothing of vein sits on the read path.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, dataclass_transform, overload
+
+import attrs
+
+from ..errors import ValidationError
+from ..structuring import ConversionError
+from . import fields as _fields
+from .events import MISSING, Change, Subscription, subscribe
+from .schema import SCHEMA_ATTR, Schema, build_schema, did_you_mean, schema_of
+from .state import new_node
+from .write import _compile, make_setattr, make_setters, type_error
+
+if TYPE_CHECKING:
+    from .provenance import Provenance
+
+__all__ = ["Flow", "flow"]
+
+T = TypeVar("T")
+C = TypeVar("C", bound=Callable[..., Any])
+
+
+def _passthrough(_inst: Any, _attribute: Any, value: Any) -> Any:
+    # Any on_setattr hook makes attrs' generated __init__ store through
+    # object.__setattr__, so construction never runs vein's write path.
+    return value
+
+
+class FlowMeta(type):
+    """Metaclass of :class:`Flow`: instruments each subclass written with ``class X(Flow)``."""
+
+    def __new__(
+        mcls, name: str, bases: tuple[type, ...], ns: dict[str, Any], **options: Any
+    ) -> FlowMeta:
+        cls = super().__new__(mcls, name, bases, ns)
+        if "__attrs_attrs__" in ns or "__vein_final__" in ns or not bases:
+            return cls  # attrs rebuilding a class, vein's own flow class, or Flow itself
+        result: FlowMeta = _instrument(cls, **options)
+        return result
+
+    def __init__(cls, name: str, bases: tuple[type, ...], ns: dict[str, Any], **options: Any) -> None:
+        super().__init__(name, bases, ns)
+
+
+@dataclass_transform(field_specifiers=(attrs.field, _fields.field))
+class Flow(metaclass=FlowMeta):
+    """Base class of every flow class; subclass it with annotations to declare state.
+
+    ``class Settings(vein.Flow)`` with annotated fields is the same as decorating the class
+    with ``@vein.flow``.  A subclass that defines its own ``__init__`` is *dynamic*: every
+    public attribute its instances set is tracked and evented, declared or not.
+    """
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+        _vein: Any
+
+    # --- events ---------------------------------------------------------------------
+
+    @overload
+    def on_change(self, path: Callable[[Change], Any], /) -> Subscription: ...
+    @overload
+    def on_change(
+        self, path: str, callback: Callable[[Change], Any], /, *, weak: bool = ...
+    ) -> Subscription: ...
+    @overload
+    def on_change(
+        self, path: str = ..., /, *, weak: bool = ...
+    ) -> Callable[[C], C]: ...
+
+    def on_change(
+        self,
+        path: str | Callable[[Change], Any] = "*",
+        callback: Callable[[Change], Any] | None = None,
+        /,
+        *,
+        weak: bool = False,
+    ) -> Any:
+        """Call *callback* with a :class:`vein.Change` after each change under *path*.
+
+        *path* is a dotted field path (``"database.host"``), a subtree (``"database"``) or
+        ``"*"`` for everything.  Without *callback* it is a decorator.  Returns a
+        :class:`vein.Subscription` (``cancel()``, or use it as a context manager).
+        *weak* holds bound methods and functions weakly.
+        """
+        if callable(path):
+            callback, path = path, "*"
+        _check_path(self, path)
+        if callback is None:
+
+            def decorator(fn: C) -> C:
+                subscribe(self._vein, path, fn, weak)
+                return fn
+
+            return decorator
+        return subscribe(self._vein, path, callback, weak)
+
+    def on_error(self, handler: Callable[[BaseException], Any]) -> Subscription:
+        """Call *handler* with every error a callback or a watcher of this tree raises."""
+        return subscribe(self._vein, "\0error", handler, False)
+
+    # --- sources ----------------------------------------------------------------------
+
+    def update(self, *sources: Any) -> list[Change]:
+        """Apply sources (and plain mappings) atomically; return the changes made.
+
+        Everything is read, structured, merged and validated first; on any problem a
+        :class:`vein.ValidationError` (or :class:`vein.SourceError`) lists every one of them
+        and nothing changes.  Each changed leaf then fires one event.
+        """
+        from .layers import update
+
+        return update(self, sources)
+
+    def explain(self, path: str) -> Provenance:
+        """Where the current value at *path* came from."""
+        from .layers import explain
+
+        return explain(self, path)
+
+    def to_dict(self, *, redact: bool = False) -> dict[str, Any]:
+        """The state as plain data (secrets replaced by ``'***'`` with *redact*)."""
+        from .dump import to_dict
+
+        return to_dict(self, redact=redact)
+
+    def __getitem__(self, key: str) -> Any:
+        """Dict-style read access (``settings["database"]["host"]``) for legacy code."""
+        schema = schema_of(type(self))
+        spec = schema.by_key.get(key) or schema.fields.get(key)
+        if spec is None:
+            if schema.dynamic and not key.startswith("_") and key in _dynamic(self):
+                return _dynamic(self)[key]
+            raise KeyError(key)
+        return getattr(self, spec.name)
+
+    def __contains__(self, key: object) -> bool:
+        schema = schema_of(type(self))
+        if key in schema.by_key or key in schema.fields:
+            return True
+        return bool(schema.dynamic and isinstance(key, str) and key in _dynamic(self))
+
+    # --- pickling / copying keep the node out ---------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = {a.name: getattr(self, a.name) for a in attrs.fields(type(self)) if hasattr(self, a.name)}
+        state.update(_dynamic(self))
+        return state
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        set_vein = _slot_setter(type(self))
+        node = new_node(self)
+        set_vein(self, node)
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+        for name in schema_of(type(self)).nested:
+            _adopt(self, node, name)
+
+    def __copy__(self) -> Any:
+        new = object.__new__(type(self))
+        new.__setstate__(self.__getstate__())
+        return new
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        new.__setstate__(copy.deepcopy(self.__getstate__(), memo))
+        return new
+
+
+def _dynamic(obj: Any) -> dict[str, Any]:
+    d = getattr(obj, "__dict__", None)
+    if not d:
+        return {}
+    return {k: v for k, v in d.items() if not k.startswith("_")}
+
+
+def _check_path(obj: Any, path: str) -> None:
+    if path == "*":
+        return
+    schema = schema_of(type(obj))
+    if schema.dynamic or getattr(type(obj), "__vein_open__", False):
+        return
+    if schema.spec_at(path) is None:
+        raise ValueError(
+            f"{type(obj).__name__} has no field {path!r}"
+            f"{did_you_mean(path, list(schema.all_paths()))}"
+        )
+
+
+def _slot_setter(cls: type) -> Callable[[Any, Any], None]:
+    setter: Callable[[Any, Any], None] = cls.__dict__.get("__vein_set_node__") or getattr(
+        cls, "__vein_set_node__"
+    )
+    return setter
+
+
+def _adopt(obj: Any, node: Any, name: str) -> None:
+    """Make the nested flow object in field *name* a child of *obj* (copy it if it has a parent)."""
+    child = getattr(obj, name, None)
+    if child is None:
+        return
+    cnode = child._vein
+    if cnode.parent is not None and (cnode.parent is not node or cnode.name != name):
+        child = copy.deepcopy(child)
+        object.__setattr__(obj, name, child)
+        cnode = child._vein
+    cnode.parent = node
+    cnode.name = name
+    if cnode.tree is not None:
+        cnode.reset_tree()
+
+
+@overload
+def flow(cls: type[T], /) -> type[T]: ...
+@overload
+def flow(*, dynamic: bool | None = ...) -> Callable[[type[T]], type[T]]: ...
+
+
+@dataclass_transform(field_specifiers=(attrs.field, _fields.field))
+def flow(cls: type[T] | None = None, /, *, dynamic: bool | None = None) -> Any:
+    """Turn an annotated class (or an attrs class) into a flow class.
+
+    Usable bare (``@vein.flow``) or with options (``@vein.flow(dynamic=True)``).  The
+    result is an attrs class (``attrs.fields`` and cattrs work on it) and a subclass of
+    :class:`vein.Flow`, with the same name, qualname and module.
+
+    *dynamic*: track every public attribute set on instances, declared or not (default:
+    only when the class defines its own ``__init__``).
+    """
+    if cls is None:
+        return lambda c: _instrument(c, dynamic=dynamic)
+    return _instrument(cls, dynamic=dynamic)
+
+
+def _instrument(cls: type, dynamic: bool | None = None) -> Any:
+    if SCHEMA_ATTR in cls.__dict__ or "__vein_final__" in cls.__dict__:
+        return cls  # already a flow class
+    if dynamic is None:
+        dynamic = "__init__" in cls.__dict__
+    name, qualname, module = cls.__name__, cls.__qualname__, cls.__module__
+    if "__attrs_attrs__" in cls.__dict__:
+        # An attrs class: subclass it so attrs regenerates an __init__ that bypasses
+        # __setattr__ (the user's class itself is left untouched).
+        body = {"__module__": module, "__qualname__": qualname, "__doc__": cls.__doc__}
+        sub = type(cls)(name, (cls,), body)
+        mid = attrs.define(sub, slots=True, on_setattr=_passthrough)
+    else:
+        mid = attrs.define(cls, slots=True, on_setattr=_passthrough)
+    has_node_slot = any("_vein" in getattr(b, "__slots__", ()) for b in mid.__mro__)
+    slots: tuple[str, ...] = () if has_node_slot else ("_vein",)
+    if dynamic and not any("__dict__" in getattr(b, "__slots__", ()) for b in mid.__mro__):
+        if not hasattr(mid, "__dict__") or isinstance(getattr(mid, "__dict__", None), dict):
+            slots += ("__dict__",)
+    ns: dict[str, Any] = {
+        "__module__": module,
+        "__qualname__": qualname,
+        "__doc__": cls.__doc__,
+        "__slots__": slots,
+        "__vein_final__": True,
+    }
+    bases = (mid,) if issubclass(mid, Flow) else (mid, Flow)
+    final = FlowMeta(name, bases, ns)
+    final.__vein_set_node__ = final._vein.__set__  # type: ignore[attr-defined]
+    final.__vein_dynamic__ = dynamic  # type: ignore[attr-defined]
+
+    def finish() -> Schema:
+        return _finish(final, mid, dynamic)
+
+    final.__vein_finish__ = staticmethod(finish)  # type: ignore[attr-defined]
+    try:
+        _finish(final, mid, dynamic)
+    except NameError:
+        # Forward references not resolvable yet: finish on first use.
+        final.__init__ = _bootstrap_init(final)  # type: ignore[misc]
+        final.__setattr__ = _bootstrap_setattr(final)  # type: ignore[assignment]
+    return final
+
+
+def _bootstrap_init(final: type) -> Any:
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        schema_of(final)
+        final.__init__(self, *args, **kwargs)  # type: ignore[misc]
+
+    return __init__
+
+
+def _bootstrap_setattr(final: type) -> Any:
+    def __setattr__(self: Any, name: str, value: Any) -> None:
+        schema_of(final)
+        final.__setattr__(self, name, value)
+
+    return __setattr__
+
+
+def _finish(final: type, mid: type, dynamic: bool) -> Schema:
+    found = final.__dict__.get(SCHEMA_ATTR)
+    if isinstance(found, Schema):
+        return found
+    schema = build_schema(final, dynamic)
+    from .layers import assign_nested, dynamic_write
+
+    setters = make_setters(final, schema, assign_nested)
+    final.__vein_setters__ = setters  # type: ignore[attr-defined]
+    final.__setattr__ = make_setattr(setters, _make_other(final, schema, dynamic_write))  # type: ignore[assignment]
+    final.__init__ = _make_init(final, mid, schema)  # type: ignore[misc]
+    setattr(final, SCHEMA_ATTR, schema)
+    return schema
+
+
+def _make_other(final: type, schema: Schema, dynamic_write: Callable[..., None]) -> Any:
+    osa = object.__setattr__
+    has_dict = "__dict__" in dir(final) and schema.dynamic
+
+    def other(self: Any, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            osa(self, name, value)
+            return
+        if has_dict:
+            dynamic_write(self, name, value)
+            return
+        raise AttributeError(
+            f"{type(self).__name__!r} has no field {name!r}"
+            f"{did_you_mean(name, list(schema.fields))}; declare it in the class to set it",
+            name=name,
+            obj=self,
+        )
+
+    return other
+
+
+def _make_init(final: type, mid: type, schema: Schema) -> Any:
+    ns: dict[str, Any] = {
+        "_new_node": new_node,
+        "_set_vein": final.__vein_set_node__,  # type: ignore[attr-defined]
+        "_base_init": mid.__init__,
+        "_Conversion": ConversionError,
+        "_type_error": type_error,
+        "_adopt": _adopt,
+    }
+    lines = ["def __init__(self, *args, **kwargs):",
+             "    node = _new_node(self)",
+             "    _set_vein(self, node)",
+             "    _base_init(self, *args, **kwargs)"]
+    if not schema.dynamic:
+        for i, spec in enumerate(schema.fields.values()):
+            a = spec.attribute
+            if spec.check is None or spec.nested is not None:
+                continue
+            if not a.init and a.default is attrs.NOTHING:
+                continue
+            d = getattr(final, spec.name)
+            ns[f"_get{i}"] = d.__get__
+            ns[f"_set{i}"] = d.__set__
+            ns[f"_check{i}"] = spec.check
+            ns[f"_fast{i}"] = spec.fast_type
+            ns[f"_spec{i}"] = spec
+            cond = f"type(v) is not _fast{i}" if spec.fast_type is not None else "True"
+            lines += [
+                f"    v = _get{i}(self)",
+                f"    if {cond}:",
+                "        try:",
+                f"            _set{i}(self, _check{i}(v))",
+                "        except _Conversion as exc:",
+                f"            raise _type_error(self, _spec{i}, exc) from None",
+            ]
+    for name in schema.nested:
+        lines.append(f"    _adopt(self, node, {name!r})")
+    fn = _compile("\n".join(lines) + "\n", "__init__", ns)
+    fn.__qualname__ = f"{final.__qualname__}.__init__"
+    fn.__wrapped__ = mid.__init__  # type: ignore[attr-defined]  # inspect.signature follows it
+    fn.__doc__ = mid.__init__.__doc__
+    return fn
+
+
+def iter_flow_children(obj: Any) -> Iterator[tuple[str, Any]]:
+    for name in schema_of(type(obj)).nested:
+        child = getattr(obj, name, None)
+        if child is not None:
+            yield name, child
+
+

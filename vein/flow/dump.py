@@ -1,0 +1,76 @@
+"""Flow objects back to plain data (``to_dict``), the inverse of structuring."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import PurePath
+from typing import Any
+
+import attrs
+
+from .schema import is_flow_class, schema_of
+
+__all__ = ["plain", "to_dict"]
+
+REDACTED = "***"
+
+
+def to_dict(obj: Any, *, redact: bool = False) -> dict[str, Any]:
+    """Plain data for *obj*: dicts, lists, text, numbers, booleans and ``None``.
+
+    Keys are the source keys (``vein.field(key=...)``), enums become their values, paths
+    text, dates ISO 8601 text.  With *redact*, secret values are replaced by ``'***'``.
+    ``vein.structure(vein.to_dict(x), type(x)) == x``.
+    """
+    schema = schema_of(type(obj))
+    out: dict[str, Any] = {}
+    for name, spec in schema.fields.items():
+        if not hasattr(obj, name):
+            continue
+        value = getattr(obj, name)
+        if spec.secret and redact and value not in (None, ""):
+            out[spec.key] = REDACTED
+        elif spec.nested is not None and value is not None:
+            out[spec.key] = to_dict(value, redact=redact)
+        else:
+            out[spec.key] = plain(value, redact)
+    if schema.dynamic:
+        d = getattr(obj, "__dict__", {})
+        for key, value in d.items():
+            if not key.startswith("_"):
+                out[key] = plain(value, redact)
+    return out
+
+
+def plain(value: Any, redact: bool = False) -> Any:
+    """One value as plain data."""
+    if value is None or isinstance(value, bool | int | float | str):
+        if isinstance(value, enum.Enum):
+            return value.value
+        return value
+    if isinstance(value, enum.Enum):
+        return value.value
+    if is_flow_class(type(value)):
+        return to_dict(value, redact=redact)
+    if attrs.has(type(value)):
+        return {a.name: plain(getattr(value, a.name), redact) for a in attrs.fields(type(value))}
+    if isinstance(value, Mapping):
+        return {k: plain(v, redact) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [plain(v, redact) for v in value]
+        if isinstance(value, set | frozenset):
+            try:
+                items.sort()
+            except TypeError:
+                pass
+        return items
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, _dt.date | _dt.time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value

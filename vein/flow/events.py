@@ -1,0 +1,255 @@
+"""Change events: :class:`Change`, subscriptions, and delivery up the tree.
+
+Delivery is synchronous, in the writing thread, after the commit and outside the tree's
+lock.  A write to ``settings.database.host`` is delivered first to the subscribers of the
+``database`` object (path ``host``), then to those of ``settings`` (path
+``database.host``); at each level, in subscription order.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Callable
+from operator import itemgetter
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final
+
+from .provenance import Provenance
+
+if TYPE_CHECKING:
+    from .state import Node
+
+__all__ = ["MISSING", "Change", "Subscription", "emit", "report_error"]
+
+logger: Final = logging.getLogger("vein")
+
+
+class _Missing:
+    """The value of a key that does not exist (before it was created, after removal)."""
+
+    _instance: _Missing | None = None
+
+    def __new__(cls) -> _Missing:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "vein.MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Final = _Missing()
+
+_tuple_new = tuple.__new__
+
+
+class Change(tuple[str, Any, Any, Provenance, bool]):
+    """One committed change of one value (immutable).
+
+    *path* is dotted and relative to the object subscribed on; *old* and *new* are the
+    values (:data:`vein.MISSING` for a key that did not exist / was removed); *source* is
+    the :class:`~vein.Provenance` of the new value.  A secret field's change shows ``'***'``
+    in ``repr`` and ``str``.
+    """
+
+    __slots__ = ()
+
+    def __new__(
+        cls, path: str, old: Any, new: Any, source: Provenance, secret: bool = False
+    ) -> Change:
+        return _tuple_new(cls, (path, old, new, source, secret))
+
+    path: str = property(itemgetter(0))  # type: ignore[assignment]
+    old: Any = property(itemgetter(1))
+    new: Any = property(itemgetter(2))
+    source: Provenance = property(itemgetter(3))  # type: ignore[assignment]
+    secret: bool = property(itemgetter(4))  # type: ignore[assignment]
+
+    def _shown(self, value: Any) -> str:
+        if self[4] and value is not MISSING:
+            return "'***'"
+        return repr(value)
+
+    def __repr__(self) -> str:
+        return (
+            f"Change(path={self[0]!r}, old={self._shown(self[1])}, "
+            f"new={self._shown(self[2])}, source={str(self[3])!r})"
+        )
+
+    def __str__(self) -> str:
+        return f"{self[0]}: {self._shown(self[1])} -> {self._shown(self[2])} ({self[3]})"
+
+    def relative_to(self, prefix: str) -> Change:
+        return _tuple_new(Change, (self[0][len(prefix):], self[1], self[2], self[3], self[4]))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Change, tuple(self))
+
+
+_seq = 0
+
+
+def _next_seq() -> int:
+    global _seq
+    _seq += 1
+    return _seq
+
+
+class Subscription:
+    """A registered callback.  ``cancel()`` it, or use it as a context manager."""
+
+    __slots__ = ("__weakref__", "_callback", "_node", "_ref", "key", "seq")
+
+    def __init__(self, node: Node, key: str, callback: Callable[..., Any], weak: bool) -> None:
+        self._node: Node | None = node
+        self.key = key
+        self.seq = _next_seq()
+        self._ref: Callable[[], Any] | None = None
+        self._callback: Callable[..., Any] | None = callback
+        if weak:
+            if hasattr(callback, "__self__") and hasattr(callback, "__func__"):
+                self._ref = weakref.WeakMethod(callback, self._dead)  # type: ignore[arg-type]
+            else:
+                self._ref = weakref.ref(callback, self._dead)
+            self._callback = None
+
+    @property
+    def callback(self) -> Callable[..., Any] | None:
+        """The callback, or ``None`` once a weakly held one has been collected."""
+        if self._ref is not None:
+            found: Callable[..., Any] | None = self._ref()
+            return found
+        return self._callback
+
+    @property
+    def active(self) -> bool:
+        return self._node is not None
+
+    def _dead(self, _ref: Any) -> None:
+        self.cancel()
+
+    def cancel(self) -> None:
+        """Stop delivering to this callback (idempotent)."""
+        node = self._node
+        if node is None:
+            return
+        self._node = None
+        tree = node.tree or node.find_tree()
+        with tree.lock:
+            if self.key == "\0error":
+                tree.error_handlers = tuple(s for s in tree.error_handlers if s is not self)
+                return
+            subs = node.subs
+            if subs is None:
+                return
+            left = tuple(s for s in subs.get(self.key, ()) if s is not self)
+            if left:
+                subs[self.key] = left
+            else:
+                subs.pop(self.key, None)
+            if not subs:
+                node.subs = None
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.cancel()
+
+    def __repr__(self) -> str:
+        state = "active" if self._node is not None else "cancelled"
+        return f"<vein.Subscription {self.key!r} {self.callback!r} ({state})>"
+
+
+def subscribe(node: Node, key: str, callback: Callable[..., Any], weak: bool) -> Subscription:
+    sub = Subscription(node, key, callback, weak)
+    tree = node.tree or node.find_tree()
+    with tree.lock:
+        if key == "\0error":
+            tree.error_handlers = (*tree.error_handlers, sub)
+        else:
+            subs = node.subs
+            if subs is None:
+                subs = node.subs = {}
+            subs[key] = (*subs.get(key, ()), sub)
+    return sub
+
+
+def report_error(node: Node | None, exc: BaseException, what: str) -> None:
+    """Log *exc* on the ``vein`` logger and pass it to the tree's ``on_error`` handlers."""
+    try:
+        exc.add_note(f"vein: {what}")
+    except AttributeError:  # pragma: no cover - every BaseException has add_note on 3.11
+        pass
+    logger.error("%s: %s: %s", what, type(exc).__name__, exc)
+    if node is None:
+        return
+    tree = node.tree or node.find_tree()
+    for sub in tree.error_handlers:
+        handler = sub.callback
+        if handler is None:
+            continue
+        try:
+            handler(exc)
+        except Exception as inner:  # an error handler must not break the writer
+            logger.error("on_error handler %r failed: %s: %s", handler, type(inner).__name__, inner)
+
+
+def _deliver(node: Node, subs: dict[str, tuple[Subscription, ...]], change: Change) -> None:
+    path = change[0]
+    found = subs.get(path)
+    groups = [found] if found else []
+    i = path.rfind(".")
+    while i > 0:
+        group = subs.get(path[:i])
+        if group:
+            groups.append(group)
+        i = path.rfind(".", 0, i)
+    star = subs.get("*")
+    if star:
+        groups.append(star)
+    if not groups:
+        return
+    if len(groups) == 1:
+        ordered: tuple[Subscription, ...] | list[Subscription] = groups[0]
+    else:
+        ordered = sorted((s for g in groups for s in g), key=lambda s: s.seq)
+    for sub in ordered:
+        cb = sub._callback if sub._ref is None else sub._ref()
+        if cb is None:
+            continue
+        try:
+            cb(change)
+        except Exception as exc:
+            report_error(node, exc, f"callback {getattr(cb, '__qualname__', cb)!r} for {change.path!r}")
+
+
+def emit(node: Node, name: str, old: Any, new: Any, source: Provenance, secret: bool) -> None:
+    """Deliver one change of field *name* of *node*'s object to every interested subscriber."""
+    path = name
+    n: Node | None = node
+    while n is not None:
+        subs = n.subs
+        if subs:
+            _deliver(n, subs, _tuple_new(Change, (path, old, new, source, secret)))
+        if n.parent is None:
+            return
+        path = f"{n.name}.{path}"
+        n = n.parent
+
+
+def emit_changes(node: Node, changes: list[tuple[Node, str, Any, Any, Provenance, bool]]) -> None:
+    for n, name, old, new, source, secret in changes:
+        emit(n, name, old, new, source, secret)

@@ -1,0 +1,677 @@
+"""Layers, merging, atomic updates, loading and provenance.
+
+Data flows one way: source -> :class:`~vein.sources.base.Document` (raw) -> structured
+leaves (``flatten``) -> a plan of writes (``_plan``: layer order and merge modes) ->
+validation -> commit under the tree's lock -> events after the lock is released.
+
+The layering rule ("the latest intent wins, sources keep their order among themselves"):
+
+* every source is a named layer, ordered by when it was first applied; re-applying it (a
+  reload) keeps its place;
+* a runtime write, or a source bringing a *new* value for a key, replaces the current
+  value -- except that a source never overrides a key that a later-ordered layer defines;
+* a reload writes only the keys whose value *in that source* changed; a key it no longer
+  defines falls back to the next layer that defines it, or to the default, if (and only
+  if) its current value still came from that source.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+from ..errors import ErrorEntry, ValidationError
+from ..structuring import ConversionError, is_null
+from .events import MISSING, Change, emit
+from .provenance import DEFAULT, RUNTIME, Provenance
+from .schema import FieldSpec, Schema, did_you_mean, schema_of
+from .state import Node, new_node
+
+if TYPE_CHECKING:
+    from ..sources.base import Document
+
+__all__ = ["Layer", "assign_nested", "explain", "load", "update"]
+
+#: Deeper documents are refused with a clear error instead of a RecursionError.
+MAX_DEPTH: Final = 200
+
+Flat = dict[str, tuple[Any, Provenance]]
+
+
+@attrs.define(eq=False)
+class Layer:
+    """What one source currently defines, by full dotted path from the root."""
+
+    key: str
+    flat: Flat
+
+
+# --- reading sources ---------------------------------------------------------------------
+
+
+def _as_document(source: Any, schema: Schema | None) -> Document:
+    from ..sources.base import Document
+
+    if isinstance(source, Document):
+        return source
+    if isinstance(source, Mapping):
+        return Document(source, lambda _p: RUNTIME, None, strict=True, runtime=True)
+    read = getattr(source, "read", None)
+    if read is None:
+        raise TypeError(
+            f"update() takes sources (vein.from_env(), vein.from_yaml(), ...) or mappings, "
+            f"not {type(source).__name__}"
+        )
+    doc: Document = read(schema)
+    return doc
+
+
+def read_documents(sources: Iterable[Any], schema: Schema | None) -> list[Document]:
+    return [_as_document(s, schema) for s in sources]
+
+
+def flatten(schema: Schema, doc: Document, errors: list[ErrorEntry], prefix: str = "") -> Flat:
+    """Structure *doc* against *schema* into leaves: ``{dotted path: (value, provenance)}``."""
+    out: Flat = {}
+    _flatten(schema, doc.data, doc, (), prefix, out, errors, 0)
+    return out
+
+
+def _flatten(
+    schema: Schema,
+    data: Mapping[Any, Any],
+    doc: Document,
+    keys: tuple[str, ...],
+    prefix: str,
+    out: Flat,
+    errors: list[ErrorEntry],
+    depth: int,
+) -> None:
+    if depth > MAX_DEPTH:
+        errors.append(ErrorEntry(prefix.rstrip("."), f"nested deeper than {MAX_DEPTH} levels", doc.locate(keys)))
+        return
+    by_key = schema.by_key
+    fields = schema.fields
+    runtime = doc.runtime
+    for key, raw in data.items():
+        if not isinstance(key, str):
+            errors.append(ErrorEntry(prefix + str(key), "keys must be text", doc.locate(keys)))
+            continue
+        spec = by_key.get(key) or fields.get(key)
+        here = keys + (key,)
+        if spec is None:
+            if schema.dynamic and not key.startswith("_"):
+                value = raw if runtime else _plain_value(raw)
+                out[prefix + key] = (value, doc.locate(here))
+            elif doc.strict:
+                choices = list(by_key)
+                errors.append(
+                    ErrorEntry(prefix + key, f"unknown key{did_you_mean(key, choices)}", doc.locate(here))
+                )
+            continue
+        path = prefix + spec.name
+        if spec.nested is not None:
+            if is_null(raw):
+                continue  # an empty section (all of it commented out) defines nothing
+            if isinstance(raw, spec.nested):
+                raw = {s: getattr(raw, s) for s in schema_of(spec.nested).fields if hasattr(raw, s)}
+            elif isinstance(raw, str) and not runtime:
+                try:
+                    raw = json.loads(raw)
+                except ValueError:
+                    raw = None
+            if not isinstance(raw, Mapping):
+                errors.append(
+                    ErrorEntry(path, f"expected a section (a mapping of {spec.nested.__name__} fields)", doc.locate(here))
+                )
+                continue
+            _flatten(schema_of(spec.nested), raw, doc, here, path + ".", out, errors, depth + 1)
+            continue
+        try:
+            if runtime:
+                value = spec.check(raw) if spec.check is not None and type(raw) is not spec.fast_type else raw
+            else:
+                value = spec.structure(raw)
+        except ConversionError as exc:
+            errors.append(ErrorEntry(path + exc.subpath, exc.render(spec.secret), doc.locate(here)))
+            continue
+        out[path] = (value, doc.locate(here))
+
+
+def _plain_value(raw: Any) -> Any:
+    from ..structuring import structure_value
+
+    return structure_value(raw, Any)
+
+
+# --- merging -----------------------------------------------------------------------------
+
+
+def _combine(mode: str | None, lower: Any, higher: Any) -> Any:
+    if mode == "extend":
+        if isinstance(lower, set | frozenset):
+            return type(lower)(lower | set(higher))
+        if isinstance(lower, list | tuple):
+            return type(lower)([*lower, *higher])
+    elif mode == "extend_unique":
+        if isinstance(lower, list | tuple):
+            seen = list(lower)
+            seen.extend(x for x in higher if x not in lower)
+            return type(lower)(seen)
+        if isinstance(lower, set | frozenset):
+            return type(lower)(lower | set(higher))
+    elif mode == "deep" and isinstance(lower, Mapping) and isinstance(higher, Mapping):
+        return _deep_merge(lower, higher)
+    return higher
+
+
+def _deep_merge(lower: Mapping[Any, Any], higher: Mapping[Any, Any]) -> dict[Any, Any]:
+    out = dict(lower)
+    for k, v in higher.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def leaf_spec(schema: Schema, path: str) -> FieldSpec | None:
+    found = schema.spec_at(path)
+    return found[1] if found is not None else None
+
+
+class _Targets:
+    """Finds the object and spec behind a dotted path from the root (cached per update)."""
+
+    def __init__(self, root: Any) -> None:
+        self.root = root
+        self.cache: dict[str, tuple[Any, FieldSpec | None, str]] = {}
+
+    def get(self, path: str) -> tuple[Any, FieldSpec | None, str]:
+        found = self.cache.get(path)
+        if found is not None:
+            return found
+        obj = self.root
+        parts = path.split(".")
+        for part in parts[:-1]:
+            obj = getattr(obj, part)
+        name = parts[-1]
+        spec = schema_of(type(obj)).fields.get(name)
+        found = (obj, spec, name)
+        self.cache[path] = found
+        return found
+
+
+def _current_prov(targets: _Targets, path: str) -> Provenance:
+    obj, _spec, name = targets.get(path)
+    prov = obj._vein.prov
+    return prov.get(name, DEFAULT) if prov else DEFAULT
+
+
+def _plan(
+    tree_layers: dict[str, Layer],
+    targets: _Targets,
+    root_schema: Schema,
+    entries: list[tuple[Document, Flat]],
+) -> tuple[Flat, dict[str, Flat], list[str]]:
+    new_flats: dict[str, Flat] = {}
+    order = list(tree_layers)
+    for doc, flat in entries:
+        if doc.layer is None:
+            continue
+        new_flats[doc.layer] = flat
+        if doc.layer not in tree_layers and doc.layer not in order:
+            order.append(doc.layer)
+    index = {k: i for i, k in enumerate(order)}
+
+    def flat_of(k: str) -> Flat:
+        found = new_flats.get(k)
+        return found if found is not None else tree_layers[k].flat
+
+    def defined_later(path: str, i: int) -> bool:
+        return any(path in flat_of(k) for k in order[i + 1:])
+
+    def folded(path: str, spec: FieldSpec | None, value: Any) -> Any:
+        mode = spec.info.merge if spec is not None else None
+        if mode is None or mode == "replace":
+            return value
+        result: Any = MISSING
+        for k in order:
+            found = flat_of(k).get(path)
+            if found is None:
+                continue
+            result = found[0] if result is MISSING else _combine(mode, result, found[0])
+        return value if result is MISSING else result
+
+    planned: Flat = {}
+    for doc, flat in entries:
+        if doc.layer is None:
+            planned.update(flat)
+            continue
+        k = doc.layer
+        i = index[k]
+        old = tree_layers[k].flat if k in tree_layers else None
+        for path, (value, prov) in flat.items():
+            if old is not None:
+                before = old.get(path)
+                if before is not None and (before[0] is value or before[0] == value):
+                    continue  # unchanged in this source: never revert what came since
+            if defined_later(path, i):
+                continue
+            spec = leaf_spec(root_schema, path) if "." in path else root_schema.fields.get(path)
+            planned[path] = (folded(path, spec, value), prov)
+        if old:
+            for path in old.keys() - flat.keys():
+                current = planned[path][1] if path in planned else _current_prov(targets, path)
+                if current.layer != k:
+                    continue
+                fallback: tuple[Any, Provenance] | None = None
+                for other in reversed(order):
+                    if other == k:
+                        continue
+                    fallback = flat_of(other).get(path)
+                    if fallback is not None:
+                        break
+                if fallback is None:
+                    obj, spec, name = targets.get(path)
+                    if spec is None:
+                        fallback = (MISSING, DEFAULT)  # a dynamic key: removed
+                    else:
+                        fallback = (spec.default_value(obj), DEFAULT)
+                planned[path] = fallback
+    return planned, new_flats, order
+
+
+# --- validating and committing -----------------------------------------------------------
+
+
+def _validate(targets: _Targets, planned: Flat, errors: list[ErrorEntry]) -> Flat:
+    """Run converters and validators of every planned leaf; return the final values."""
+    final: Flat = {}
+    for path, (value, prov) in planned.items():
+        obj, spec, _name = targets.get(path)
+        if spec is None or value is MISSING:
+            final[path] = (value, prov)
+            continue
+        a = spec.attribute
+        try:
+            conv = a.converter
+            if conv is not None:
+                inner = getattr(conv, "converter", None)
+                if inner is not None and hasattr(conv, "takes_self"):
+                    args: list[Any] = [value]
+                    if conv.takes_self:
+                        args.append(obj)
+                    if conv.takes_field:
+                        args.append(a)
+                    value = inner(*args)
+                else:
+                    value = conv(value)
+            if a.validator is not None:
+                a.validator(obj, a, value)
+        except (ValueError, TypeError) as exc:
+            if spec.secret:
+                msg = f"rejected by its validator ({type(exc).__name__}; value hidden: secret field)"
+            else:
+                msg = f"rejected by its validator: {exc}"
+            errors.append(ErrorEntry(path, msg, prov))
+            continue
+        final[path] = (value, prov)
+    return final
+
+
+Pending = list[tuple[Node, str, Any, Any, Provenance, bool, str]]
+
+
+def _commit(targets: _Targets, final: Flat) -> tuple[Pending, list[tuple[Any, str, Any, Provenance | None]]]:
+    """Store every value (lock held); return the changes and an undo log."""
+    changes: Pending = []
+    undo: list[tuple[Any, str, Any, Provenance | None]] = []
+    osa = object.__setattr__
+    for path, (value, prov) in final.items():
+        obj, spec, name = targets.get(path)
+        node: Node = obj._vein
+        provs = node.prov
+        if provs is None:
+            provs = node.prov = {}
+        before_prov = provs.get(name)
+        if spec is None:  # a dynamic attribute
+            d = obj.__dict__
+            old = d.get(name, MISSING)
+        else:
+            old = getattr(obj, name)
+        if prov is DEFAULT:
+            provs.pop(name, None)
+        else:
+            provs[name] = prov
+        same = old is value or (old is not MISSING and value is not MISSING and _equal(old, value))
+        undo.append((obj, name, old, before_prov))
+        if same:
+            continue
+        if value is MISSING:
+            del obj.__dict__[name]
+        else:
+            osa(obj, name, value)
+        changes.append((node, name, old, value, prov, bool(spec is not None and spec.secret), path))
+    return changes, undo
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except Exception:  # noqa: BLE001 - exotic __eq__: treat as different
+        return False
+
+
+def rollback(undo: list[tuple[Any, str, Any, Provenance | None]]) -> None:
+    osa = object.__setattr__
+    for obj, name, old, prov in reversed(undo):
+        if old is MISSING:
+            obj.__dict__.pop(name, None)
+        else:
+            osa(obj, name, old)
+        provs = obj._vein.prov
+        if provs is not None:
+            if prov is None:
+                provs.pop(name, None)
+            else:
+                provs[name] = prov
+
+
+def update(obj: Any, sources: Iterable[Any]) -> list[Change]:
+    """``obj.update(*sources)``: see :meth:`vein.Flow.update`."""
+    schema = schema_of(type(obj))
+    node: Node = obj._vein
+    tree = node.tree or node.find_tree()
+    prefix = node.path_prefix()
+    docs = read_documents(sources, schema)
+    errors: list[ErrorEntry] = []
+    entries = [(doc, flatten(schema, doc, errors, prefix)) for doc in docs]
+    if errors:
+        raise ValidationError(errors)
+    root = tree.root.obj
+    targets = _Targets(root)
+    with tree.lock:
+        layers = tree.layers
+        planned, new_flats, order = _plan(layers, targets, schema_of(type(root)), entries)
+        final = _validate(targets, planned, errors)
+        if errors:
+            raise ValidationError(errors)
+        pending, undo = _commit(targets, final)
+        if tree.policies_on is not None and pending:
+            try:
+                tree.policies_on.after_update(pending)
+            except BaseException:
+                rollback(undo)
+                raise
+        for k in order:
+            if k in new_flats:
+                if k in layers:
+                    layers[k].flat = new_flats[k]
+                else:
+                    layers[k] = Layer(k, new_flats[k])
+        tree.version += 1
+        batch = tree.batch
+        if batch is not None:
+            for n, name, old, new, prov, secret, _path in pending:
+                batch.record(n.obj, n, name, old, new, prov, secret)
+            pending = []
+    for n, name, old, new, prov, secret, _path in pending:
+        if n.subs is not None or n.parent is not None:
+            emit(n, name, old, new, prov, secret)
+    plen = len(prefix)
+    return [Change(p[plen:], old, new, prov, secret) for _n, _name, old, new, prov, secret, p in pending]
+
+
+def assign_nested(obj: Any, name: str, value: Any) -> None:
+    """``parent.child = Child(...)`` or ``= {...}``: copy the values into the existing child.
+
+    The child object keeps its identity (and the subscriptions made on it); every leaf is
+    written like a runtime assignment, atomically, with one event per changed leaf.
+    """
+    schema = schema_of(type(obj))
+    spec = schema.fields[name]
+    try:
+        child = object.__getattribute__(obj, name)
+    except AttributeError:
+        child = None
+    if child is None:
+        from .declare import _adopt
+
+        object.__setattr__(obj, name, value)
+        _adopt(obj, obj._vein, name)
+        return
+    assert spec.nested is not None
+    update(child, [_leaves_of(value)])
+
+
+def _leaves_of(obj: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    schema = schema_of(type(obj))
+    for name, spec in schema.fields.items():
+        if not hasattr(obj, name):
+            continue
+        value = getattr(obj, name)
+        out[name] = _leaves_of(value) if spec.nested is not None and value is not None else value
+    return out
+
+
+def dynamic_write(obj: Any, name: str, value: Any) -> None:
+    """A write to an undeclared attribute of a dynamic flow object."""
+    node: Node = obj._vein
+    tree = node.tree or node.find_tree()
+    with tree.lock:
+        d = obj.__dict__
+        old = d.get(name, MISSING)
+        if old is value or (old is not MISSING and _equal(old, value)):
+            return
+        d[name] = value
+        provs = node.prov
+        if provs is None:
+            provs = node.prov = {}
+        provs[name] = RUNTIME
+        tree.version += 1
+        if tree.batch is not None:
+            tree.batch.record(obj, node, name, old, value, RUNTIME, False)
+            return
+    if node.subs is not None or node.parent is not None:
+        emit(node, name, old, value, RUNTIME, False)
+
+
+# --- load --------------------------------------------------------------------------------
+
+
+def load(cls: type, sources: Iterable[Any]) -> Any:
+    """``vein.load(Settings, *sources)``: defaults plus sources, in one atomic step."""
+    schema = schema_of(cls)
+    if schema.dynamic:
+        obj = cls()
+        update(obj, sources)
+        return obj
+    docs = read_documents(sources, schema)
+    errors: list[ErrorEntry] = []
+    entries = [(doc, flatten(schema, doc, errors, "")) for doc in docs]
+    merged: Flat = {}
+    new_layers: dict[str, Flat] = {}
+    for doc, flat in entries:
+        if doc.layer is not None:
+            new_layers[doc.layer] = flat
+    for doc, flat in entries:
+        for path, (value, prov) in flat.items():
+            spec = leaf_spec(schema, path)
+            mode = spec.info.merge if spec is not None else None
+            if mode not in (None, "replace") and path in merged:
+                value = _combine(mode, merged[path][0], value)
+            merged[path] = (value, prov)
+    env_names = [d.env_name for d in docs if d.env_name is not None]
+    obj = _build(cls, schema, merged, "", errors, env_names, None)
+    if errors:
+        raise ValidationError(errors)
+    tree = obj._vein.find_tree()
+    for k, flat in new_layers.items():
+        tree.layers[k] = Layer(k, flat)
+    return obj
+
+
+def _missing_message(path: str, env_names: list[Any]) -> str:
+    hints = []
+    for env_name in env_names:
+        var = env_name(path)
+        if var:
+            hints.append(f"env {var}")
+    hints.append(f"key {path!r} in a file")
+    return "required, but no source sets it (set " + " or ".join(hints) + ")"
+
+
+def _build(
+    cls: type,
+    schema: Schema,
+    merged: Flat,
+    prefix: str,
+    errors: list[ErrorEntry],
+    env_names: list[Any],
+    parent: tuple[Node, str] | None,
+) -> Any:
+    obj = object.__new__(cls)
+    node = new_node(obj)
+    cls.__vein_set_node__(obj, node)  # type: ignore[attr-defined]
+    if parent is not None:
+        node.parent, node.name = parent
+    osa = object.__setattr__
+    provs: dict[str, Provenance] = {}
+    set_leaves: list[FieldSpec] = []
+    for name, spec in schema.fields.items():
+        path = prefix + name
+        if spec.nested is not None:
+            if spec.required:
+                child = _build(spec.nested, schema_of(spec.nested), merged, path + ".", errors, env_names, (node, name))
+            else:
+                child = spec.default_value(obj)
+                if child is not None:
+                    if child._vein.parent is not None:
+                        import copy
+
+                        child = copy.deepcopy(child)
+                    child._vein.parent, child._vein.name = node, name
+                    _overlay(child, merged, path + ".", errors)
+            osa(obj, name, child)
+            continue
+        found = merged.get(path)
+        a = spec.attribute
+        if found is not None:
+            value, prov = found
+            provs[name] = prov
+        elif spec.required:
+            if a.init:
+                errors.append(ErrorEntry(path, _missing_message(path, env_names), None))
+            continue
+        else:
+            value = spec.default_value(obj)
+        if a.converter is not None:
+            value = _convert(a, obj, value, path, spec, errors, found)
+            if value is MISSING:
+                continue
+        osa(obj, name, value)
+        set_leaves.append(spec)
+    if provs:
+        node.prov = provs
+    _run_validators(obj, set_leaves, prefix, errors)
+    post = getattr(cls, "__attrs_post_init__", None)
+    if post is not None and not errors:
+        post(obj)
+    return obj
+
+
+def _convert(a: Any, obj: Any, value: Any, path: str, spec: FieldSpec, errors: list[ErrorEntry], found: Any) -> Any:
+    conv = a.converter
+    try:
+        inner = getattr(conv, "converter", None)
+        if inner is not None and hasattr(conv, "takes_self"):
+            args: list[Any] = [value]
+            if conv.takes_self:
+                args.append(obj)
+            if conv.takes_field:
+                args.append(a)
+            return inner(*args)
+        return conv(value)
+    except (ValueError, TypeError) as exc:
+        msg = "rejected by its converter" + ("" if spec.secret else f": {exc}")
+        errors.append(ErrorEntry(path, msg, found[1] if found else None))
+        return MISSING
+
+
+def _run_validators(obj: Any, specs: list[FieldSpec], prefix: str, errors: list[ErrorEntry]) -> None:
+    provs = obj._vein.prov or {}
+    for spec in specs:
+        a = spec.attribute
+        if a.validator is None:
+            continue
+        try:
+            a.validator(obj, a, getattr(obj, spec.name))
+        except (ValueError, TypeError) as exc:
+            if spec.secret:
+                msg = f"rejected by its validator ({type(exc).__name__}; value hidden: secret field)"
+            else:
+                msg = f"rejected by its validator: {exc}"
+            errors.append(ErrorEntry(prefix + spec.name, msg, provs.get(spec.name)))
+
+
+def _overlay(obj: Any, merged: Flat, prefix: str, errors: list[ErrorEntry]) -> None:
+    schema = schema_of(type(obj))
+    node: Node = obj._vein
+    osa = object.__setattr__
+    changed: list[FieldSpec] = []
+    for name, spec in schema.fields.items():
+        path = prefix + name
+        if spec.nested is not None:
+            child = getattr(obj, name, None)
+            if child is not None:
+                _overlay(child, merged, path + ".", errors)
+            continue
+        found = merged.get(path)
+        if found is None:
+            continue
+        value, prov = found
+        if spec.attribute.converter is not None:
+            value = _convert(spec.attribute, obj, value, path, spec, errors, found)
+            if value is MISSING:
+                continue
+        osa(obj, name, value)
+        if node.prov is None:
+            node.prov = {}
+        node.prov[name] = prov
+        changed.append(spec)
+    _run_validators(obj, changed, prefix, errors)
+
+
+# --- provenance --------------------------------------------------------------------------
+
+
+def explain(obj: Any, path: str) -> Provenance:
+    """``obj.explain(path)``: the provenance of the value at *path*."""
+    target = obj
+    parts = path.split(".")
+    for i, part in enumerate(parts):
+        schema = schema_of(type(target))
+        spec = schema.fields.get(part) or schema.by_key.get(part)
+        is_last = i == len(parts) - 1
+        if spec is None:
+            if schema.dynamic and is_last and part in getattr(target, "__dict__", {}):
+                provs = target._vein.prov
+                return provs.get(part, DEFAULT) if provs else DEFAULT
+            raise ValueError(
+                f"{type(obj).__name__} has no field {path!r}"
+                f"{did_you_mean(path, list(schema_of(type(obj)).all_paths()))}"
+            )
+        if is_last:
+            if spec.nested is not None:
+                raise ValueError(f"{path!r} is a section; explain one of its fields (e.g. {path}.{next(iter(schema_of(spec.nested).fields), 'x')})")
+            provs = target._vein.prov
+            return provs.get(spec.name, DEFAULT) if provs else DEFAULT
+        if spec.nested is None:
+            raise ValueError(f"{'.'.join(parts[: i + 1])!r} is not a section")
+        target = getattr(target, spec.name)
+    raise ValueError(path)  # pragma: no cover - loop always returns

@@ -1,0 +1,167 @@
+"""What vein knows about a flow class, computed once per class.
+
+:class:`Schema` holds one :class:`FieldSpec` per attrs field: the type check used by
+assignments, the structure hook used by sources, the vein options, and the nested schema
+when the field holds another flow class.  Built at class creation when the annotations can
+be resolved, otherwise on first use (forward references).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator
+from typing import Any, Final
+
+import attrs
+
+from ..errors import VeinError
+from ..structuring import runtime_check, structure_hook
+from .fields import FieldInfo, info_of
+
+__all__ = ["RESERVED", "FieldSpec", "Schema", "did_you_mean", "is_flow_class", "schema_of"]
+
+#: Names a field may not take: they are the methods every flow object has.
+RESERVED: Final = frozenset(
+    {
+        "update", "on_change", "on_error", "explain", "to_dict", "from_dict", "batch",
+        "snapshot", "watch", "changes", "get", "keys", "items", "values",
+    }
+)
+
+SCHEMA_ATTR: Final = "__vein_schema__"
+
+
+def is_flow_class(tp: Any) -> bool:
+    return isinstance(tp, type) and SCHEMA_ATTR in tp.__dict__ or (
+        isinstance(tp, type) and getattr(tp, SCHEMA_ATTR, None) is not None
+    )
+
+
+@attrs.define(slots=True, eq=False)
+class FieldSpec:
+    """One field of a flow class, ready for the write and load paths."""
+
+    name: str
+    attribute: attrs.Attribute[Any]
+    type: Any
+    info: FieldInfo
+    key: str  # the key in sources and dumps
+    fast_type: type | None
+    check: Callable[[Any], Any] | None
+    nested: type | None  # a flow class held by this field (deep merge, relayed events)
+    structure: Callable[[Any], Any]
+
+    @property
+    def secret(self) -> bool:
+        return self.info.secret
+
+    @property
+    def required(self) -> bool:
+        return self.attribute.default is attrs.NOTHING
+
+    def default_value(self, instance: Any = None) -> Any:
+        default = self.attribute.default
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            fac: Any = default
+            return fac.factory(instance) if fac.takes_self else fac.factory()
+        return default
+
+
+class Schema:
+    """All fields of one flow class."""
+
+    def __init__(self, cls: type, fields: dict[str, FieldSpec], dynamic: bool) -> None:
+        self.cls = cls
+        self.fields = fields
+        self.dynamic = dynamic
+        self.by_key = {spec.key: spec for spec in fields.values()}
+        self.nested = tuple(name for name, spec in fields.items() if spec.nested is not None)
+        self._env_maps: dict[str, Any] = {}
+
+    def leaves(self, prefix: str = "") -> Iterator[tuple[str, FieldSpec]]:
+        """Every leaf (non-nested field) below this class, as ``(dotted path, spec)``."""
+        for spec in self.fields.values():
+            if spec.nested is not None:
+                yield from schema_of(spec.nested).leaves(f"{prefix}{spec.name}.")
+            else:
+                yield prefix + spec.name, spec
+
+    def spec_at(self, path: str) -> tuple[Schema, FieldSpec] | None:
+        """Find the field at a dotted *path* (``None`` when there is none)."""
+        schema = self
+        parts = path.split(".")
+        for i, part in enumerate(parts):
+            spec = schema.fields.get(part)
+            if spec is None:
+                return None
+            if i == len(parts) - 1:
+                return schema, spec
+            if spec.nested is None:
+                return None
+            schema = schema_of(spec.nested)
+        return None
+
+    def all_paths(self, prefix: str = "") -> Iterator[str]:
+        for spec in self.fields.values():
+            yield prefix + spec.name
+            if spec.nested is not None:
+                yield from schema_of(spec.nested).all_paths(f"{prefix}{spec.name}.")
+
+
+def did_you_mean(word: str, choices: Any) -> str:
+    """`` (did you mean 'x'?)`` for the closest of *choices*, or ``""``."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if not close:
+        lowered = {str(c).lower(): c for c in choices}
+        if word.lower() in lowered:
+            close = [lowered[word.lower()]]
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class SchemaError(VeinError, TypeError):
+    """A flow class is declared in a way vein cannot support (raised at class creation)."""
+
+    __module__ = "vein"
+
+
+def build_schema(cls: type, dynamic: bool) -> Schema:
+    """Compile the schema of an attrs class (annotations must be resolvable)."""
+    attrs.resolve_types(cls)
+    fields: dict[str, FieldSpec] = {}
+    for a in attrs.fields(cls):
+        if a.name in RESERVED:
+            raise SchemaError(
+                f"{cls.__qualname__}: field {a.name!r} clashes with the flow method "
+                f"{a.name!r}; rename the field (use vein.field(key={a.name!r}) to keep the "
+                "key in files)"
+            )
+        if a.name.startswith("_vein"):
+            raise SchemaError(f"{cls.__qualname__}: field names starting with '_vein' are reserved")
+        tp = a.type if a.type is not None else Any
+        info = info_of(a)
+        nested = tp if is_flow_class(tp) else None
+        fast, check = runtime_check(tp)
+        fields[a.name] = FieldSpec(
+            name=a.name,
+            attribute=a,
+            type=tp,
+            info=info,
+            key=info.key or a.name,
+            fast_type=fast,
+            check=check,
+            nested=nested,
+            structure=structure_hook(tp),
+        )
+    return Schema(cls, fields, dynamic)
+
+
+def schema_of(cls: type) -> Schema:
+    """The schema of a flow class (compiled on first use if it could not be at creation)."""
+    found = cls.__dict__.get(SCHEMA_ATTR)
+    if isinstance(found, Schema):
+        return found
+    finisher = getattr(cls, "__vein_finish__", None)
+    if finisher is None:
+        raise TypeError(f"{cls!r} is not a flow class")
+    schema: Schema = finisher()
+    return schema

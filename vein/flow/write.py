@@ -1,0 +1,171 @@
+"""The runtime write path: generated per-field setters and the class ``__setattr__``.
+
+Everything that can be decided per field (type check, converter, validator, secret,
+read-only, nested) is decided when the class is finished, and baked into one small
+generated function per field, so an assignment is: one dict lookup, the check, the
+validator, a short locked store, and -- only if someone listens -- the emit.
+"""
+
+from __future__ import annotations
+
+import linecache
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ErrorEntry, ReadOnlyError, ValidationError
+from ..structuring import ConversionError
+from .events import emit
+from .provenance import RUNTIME
+
+if TYPE_CHECKING:
+    from .schema import FieldSpec, Schema
+    from .state import Node
+
+__all__ = ["make_setattr", "make_setters"]
+
+
+def field_path(obj: Any, name: str) -> str:
+    node: Node | None = getattr(obj, "_vein", None)
+    prefix = node.path_prefix() if node is not None else ""
+    return prefix + name
+
+
+def type_error(obj: Any, spec: FieldSpec, exc: ConversionError) -> ValidationError:
+    path = field_path(obj, spec.name) + exc.subpath
+    return ValidationError([ErrorEntry(path, exc.render(spec.secret), RUNTIME)])
+
+
+def validator_error(obj: Any, spec: FieldSpec, exc: BaseException) -> ValidationError:
+    path = field_path(obj, spec.name)
+    if spec.secret:
+        message = f"rejected by its validator ({type(exc).__name__}; value hidden: secret field)"
+    else:
+        message = f"rejected by its validator: {exc}"
+    return ValidationError([ErrorEntry(path, message, RUNTIME)])
+
+
+def readonly_error(obj: Any, spec: FieldSpec) -> ReadOnlyError:
+    return ReadOnlyError(
+        f"{field_path(obj, spec.name)} is read-only at runtime; set it from a source "
+        "(update/load) instead"
+    )
+
+
+_counter = 0
+
+
+def _compile(src: str, name: str, ns: dict[str, Any]) -> Callable[..., Any]:
+    global _counter
+    _counter += 1
+    filename = f"<vein generated {name} #{_counter}>"
+    # Register the source so tracebacks through generated code show real lines.
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    exec(compile(src, filename, "exec"), ns)  # noqa: S102 - code generated from field specs
+    fn: Callable[..., Any] = ns[name]
+    return fn
+
+
+def make_setter(cls: type, spec: FieldSpec, assign_nested: Callable[..., Any]) -> Callable[..., Any]:
+    """Generate the setter of one field."""
+    name = spec.name
+    a = spec.attribute
+    descriptor = getattr(cls, name)
+    ns: dict[str, Any] = {
+        "_spec": spec,
+        "_check": spec.check,
+        "_fast": spec.fast_type,
+        "_conv": a.converter,
+        "_validator": a.validator,
+        "_attr": a,
+        "_get": descriptor.__get__,
+        "_set": descriptor.__set__,
+        "_emit": emit,
+        "_RUNTIME": RUNTIME,
+        "_Conversion": ConversionError,
+        "_type_error": type_error,
+        "_validator_error": validator_error,
+        "_readonly_error": readonly_error,
+        "_assign_nested": assign_nested,
+    }
+    fn_name = f"set_{name}"
+    if spec.info.readonly:
+        src = f"def {fn_name}(self, value):\n    raise _readonly_error(self, _spec)\n"
+        return _compile(src, fn_name, ns)
+    lines = [f"def {fn_name}(self, value):", "    try:"]
+    body = []
+    if spec.check is not None:
+        if spec.fast_type is not None:
+            body.append("if type(value) is not _fast:")
+            body.append("    value = _check(value)")
+        else:
+            body.append("value = _check(value)")
+    if a.converter is not None:
+        conv = a.converter
+        if hasattr(conv, "converter") and hasattr(conv, "takes_self"):  # attrs.Converter
+            ns["_conv"] = conv.converter
+            if conv.takes_self or conv.takes_field:
+                args = ["value"]
+                if conv.takes_self:
+                    args.append("self")
+                if conv.takes_field:
+                    args.append("_attr")
+                body.append(f"value = _conv({', '.join(args)})")
+            else:
+                body.append("value = _conv(value)")
+        else:
+            body.append("value = _conv(value)")
+    if a.validator is not None:
+        body.append("_validator(self, _attr, value)")
+    if not body:
+        body.append("pass")
+    lines.extend("        " + b for b in body)
+    lines.append("    except _Conversion as exc:")
+    lines.append("        raise _type_error(self, _spec, exc) from None")
+    lines.append("    except (ValueError, TypeError) as exc:")
+    lines.append("        raise _validator_error(self, _spec, exc) from None")
+    if spec.nested is not None:
+        lines.append(f"    _assign_nested(self, {name!r}, value)")
+    else:
+        secret = bool(spec.secret)
+        lines.extend(
+            [
+                "    node = self._vein",
+                "    tree = node.tree or node.find_tree()",
+                "    with tree.lock:",
+                "        old = _get(self)",
+                "        if old is value or old == value:",
+                "            return",
+                "        _set(self, value)",
+                "        prov = node.prov",
+                "        if prov is None:",
+                "            prov = node.prov = {}",
+                f"        prov[{name!r}] = _RUNTIME",
+                "        tree.version += 1",
+                "        if tree.batch is not None:",
+                f"            tree.batch.record(self, node, {name!r}, old, value, _RUNTIME, {secret})",
+                "            return",
+                "        if tree.policies_on is not None:",
+                f"            tree.policies_on(self, node, {name!r}, old)",
+                "    if node.subs is not None or node.parent is not None:",
+                f"        _emit(node, {name!r}, old, value, _RUNTIME, {secret})",
+            ]
+        )
+    src = "\n".join(lines) + "\n"
+    return _compile(src, fn_name, ns)
+
+
+def make_setters(cls: type, schema: Schema, assign_nested: Callable[..., Any]) -> dict[str, Any]:
+    return {name: make_setter(cls, spec, assign_nested) for name, spec in schema.fields.items()}
+
+
+def make_setattr(setters: dict[str, Any], other: Callable[[Any, str, Any], None]) -> Any:
+    get = setters.get
+
+    def __setattr__(self: Any, name: str, value: Any) -> None:
+        setter = get(name)
+        if setter is None:
+            other(self, name, value)
+        else:
+            setter(self, value)
+
+    return __setattr__

@@ -1,0 +1,178 @@
+"""What every source hands to the engine: a :class:`Document` of raw data with locations."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import attrs
+
+from ..errors import SourceError
+from ..flow.provenance import Provenance
+
+if TYPE_CHECKING:
+    from ..flow.schema import Schema
+
+__all__ = ["Document", "FileSource", "Source"]
+
+
+@attrs.define(eq=False)
+class Document:
+    """Raw data read from one source, before it is structured.
+
+    *data* is a nested mapping of raw values (native values, ``str`` to be converted by
+    the declared type, or :class:`vein.structuring.Plain` YAML scalars).  *locate* maps a key
+    path to the :class:`~vein.Provenance` of the value there.  *layer* is the layer key
+    (``None`` for a plain mapping applied like runtime assignments).  *strict*: unknown keys
+    are errors.  *text*: values are text to convert (env); *runtime*: values are applied
+    like assignments (no text conversion).
+    """
+
+    data: Mapping[str, Any]
+    locate: Callable[[tuple[str, ...]], Provenance]
+    layer: str | None
+    strict: bool = True
+    runtime: bool = False
+    env_name: Callable[[str], str | None] | None = None  # env: the variable for a path
+
+
+@runtime_checkable
+class Source(Protocol):
+    """Anything that can be applied with ``update``/``load``/``watch``.
+
+    *key* names the layer (stable across reloads).  ``read(schema)`` returns a fresh
+    :class:`Document` or raises :class:`vein.SourceError`; ``changed()`` says, cheaply,
+    whether a new read could give something new (watchers poll it).
+    """
+
+    key: str
+
+    def read(self, schema: Schema | None) -> Document: ...
+
+    def changed(self) -> bool: ...
+
+
+class FileSource:
+    """Base of the file sources: path handling, UTF-8/BOM decoding and the parse cache.
+
+    An unchanged file (same stat, else same content hash) is not parsed again.
+    """
+
+    kind = "file"
+    format_name = "file"
+
+    def __init__(self, path: str | os.PathLike[str], *, optional: bool = False, strict: bool = True) -> None:
+        self.path = Path(path)
+        self.optional = optional
+        self.strict = strict
+        self.key = f"file:{self.resolved}"
+        self._stat: tuple[int, int, int] | None = None
+        self._digest: bytes | None = None
+        self._cached: Any = None
+
+    @property
+    def resolved(self) -> str:
+        try:
+            return str(self.path.resolve())
+        except OSError:  # pragma: no cover - resolve() rarely fails
+            return str(self.path.absolute())
+
+    @property
+    def display(self) -> str:
+        return str(self.path)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r})"
+
+    def _stat_key(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise SourceError(f"cannot read {self.format_name} file: {exc.strerror}", source=self.display) from None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def changed(self) -> bool:
+        try:
+            return self._stat_key() != self._stat or self._stat is None
+        except SourceError:
+            return True
+
+    def read_text(self) -> tuple[str | None, bool]:
+        """Return ``(text, fresh)``; *text* is ``None`` for a missing optional file."""
+        stat = self._stat_key()
+        if stat is None:
+            if self.optional:
+                self._stat, self._digest, self._cached = None, None, None
+                return None, True
+            raise SourceError(f"{self.format_name} file not found", source=self.display)
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            if self.optional:
+                return None, True
+            raise SourceError(f"{self.format_name} file not found", source=self.display) from None
+        except IsADirectoryError:
+            raise SourceError(f"is a directory, not a {self.format_name} file", source=self.display) from None
+        except OSError as exc:
+            raise SourceError(f"cannot read {self.format_name} file: {exc.strerror}", source=self.display) from None
+        digest = hashlib.blake2b(raw, digest_size=16).digest()
+        fresh = digest != self._digest
+        self._stat = stat
+        self._digest = digest
+        if raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        if b"\x00" in raw:
+            raise SourceError(f"not a {self.format_name} file: it contains NUL bytes (binary data?)", source=self.display)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw.count(b"\n", 0, exc.start) + 1
+            col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+            raise SourceError(
+                f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
+                source=self.display, line=line, column=col,
+            ) from None
+        return text, fresh
+
+    def parse(self, text: str) -> Document:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def read(self, schema: Schema | None) -> Document:
+        text, fresh = self.read_text()
+        if text is None:
+            return Document({}, self._locator({}), self.key, self.strict)
+        if not fresh and self._cached is not None:
+            cached: Document = self._cached
+            return cached
+        doc = self.parse(text)
+        self._cached = doc
+        return doc
+
+    def _locator(self, marks: Mapping[tuple[str, ...], tuple[int, int]]) -> Callable[[tuple[str, ...]], Provenance]:
+        name = self.display
+        layer = self.key
+
+        def locate(path: tuple[str, ...]) -> Provenance:
+            mark = marks.get(path)
+            key = ".".join(path)
+            if mark is None:
+                return Provenance("file", name, None, None, layer, key or None)
+            return Provenance("file", name, mark[0], mark[1], layer, key or None)
+
+        return locate
+
+
+def check_mapping_root(data: Any, display: str, what: str) -> Mapping[str, Any]:
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        kind = type(data).__name__
+        kind = {"list": "a list", "str": "a string", "int": "a number", "float": "a number",
+                "bool": "a boolean"}.get(kind, kind)
+        raise SourceError(f"the top level of a {what} must be a mapping (key: value), not {kind}", source=display)
+    return data

@@ -1,0 +1,328 @@
+"""``from_env``: environment variables.
+
+Schema mode: a field's variable is ``PREFIX`` + its dotted path upper-cased with ``__``
+between levels (``APP_DATABASE__HOST``), matched case-insensitively; ``vein.field(env=...)``
+adds an exact name.  The name table is built once per (class, prefix).  Values are text,
+converted by the declared type (see :mod:`vein.structuring`).  A variable under a
+non-empty prefix that matches no field is reported as a :class:`vein.VeinWarning` with a
+did-you-mean, and changes nothing.
+
+Schema-less mode (``vein.config``): ``APP_DATABASE__HOST`` sets ``database.host``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import warnings
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from ..errors import VeinWarning
+from ..flow.provenance import Provenance
+from ..flow.schema import SchemaError, did_you_mean, schema_of
+from ..structuring import Plain
+from .base import Document
+
+if TYPE_CHECKING:
+    from ..flow.schema import FieldSpec, Schema
+
+__all__ = ["EnvSource", "from_env"]
+
+logger: Final = logging.getLogger("vein")
+
+EmptyPolicy = Literal["unset", "keep", "error"]
+
+_LEAF, _SECTION, _DICT = 0, 1, 2
+
+
+class EnvMap:
+    """Variable names of one (class, prefix): ``NAME -> (kind, path, spec)``."""
+
+    def __init__(self, schema: Schema, prefix: str) -> None:
+        self.prefix = prefix.upper()
+        self.names: dict[str, tuple[int, tuple[str, ...], FieldSpec | None]] = {}
+        self.exact: dict[str, tuple[tuple[str, ...], FieldSpec]] = {}
+        self.by_path: dict[str, str] = {}
+        self._add(schema, ())
+
+    def _add(self, schema: Schema, path: tuple[str, ...]) -> None:
+        for spec in schema.fields.values():
+            here = (*path, spec.name)
+            name = self.prefix + "__".join(here).upper()
+            kind = _SECTION if spec.nested is not None else _LEAF
+            self._claim(name, (kind, here, spec))
+            if kind == _LEAF:
+                self.by_path[".".join(here)] = name
+            if spec.info.env:
+                if spec.info.env in self.exact or spec.info.env.upper() in self.names:
+                    raise SchemaError(
+                        f"env variable {spec.info.env!r} of field {'.'.join(here)!r} is "
+                        "already used by another field"
+                    )
+                self.exact[spec.info.env] = (here, spec)
+                self.by_path.setdefault(".".join(here), spec.info.env)
+            if spec.nested is not None:
+                self._add(schema_of(spec.nested), here)
+
+    def _claim(self, name: str, entry: tuple[int, tuple[str, ...], FieldSpec | None]) -> None:
+        found = self.names.get(name)
+        if found is not None:
+            raise SchemaError(
+                f"fields {'.'.join(found[1])!r} and {'.'.join(entry[1])!r} both map to the "
+                f"environment variable {name}; rename one or give it vein.field(env=...)"
+            )
+        self.names[name] = entry
+
+
+def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    node = data
+    for part in path[:-1]:
+        nxt = node.get(part)
+        if not isinstance(nxt, dict):
+            nxt = node[part] = {}
+        node = nxt
+    node[path[-1]] = value
+
+
+class EnvSource:
+    """Environment variables under a prefix, as one layer (named ``env <prefix>``)."""
+
+    kind = "env"
+
+    def __init__(
+        self,
+        prefix: str = "",
+        *,
+        environ: Mapping[str, str] | None = None,
+        empty: EmptyPolicy = "unset",
+        warn_unknown: bool = True,
+    ) -> None:
+        if empty not in ("unset", "keep", "error"):
+            raise ValueError(f"empty must be 'unset', 'keep' or 'error', not {empty!r}")
+        self.prefix = prefix
+        self.environ = environ
+        self.empty = empty
+        self.warn_unknown = warn_unknown
+        self.key = f"env:{prefix}"
+        self.warnings: list[str] = []
+        self._last: dict[str, str] | None = None
+
+    def __repr__(self) -> str:
+        return f"from_env({self.prefix!r})"
+
+    # -- scanning ------------------------------------------------------------------------
+
+    def _prefixed(self) -> dict[str, str]:
+        """Every variable whose name starts with the prefix (case-insensitively)."""
+        env = self.environ if self.environ is not None else os.environ
+        pfx = self.prefix.upper()
+        n = len(pfx)
+        data = getattr(env, "_data", None)
+        if env is os.environ and isinstance(data, dict) and os.name == "posix":
+            # Scan the undecoded keys: decoding every variable is most of the cost.
+            bpfx = os.fsencode(pfx)
+            out = {}
+            for k, v in data.items():
+                if k[:n].upper() == bpfx:
+                    out[os.fsdecode(k)] = os.fsdecode(v)
+            return out
+        return {k: v for k, v in env.items() if k[:n].upper() == pfx}
+
+    def changed(self) -> bool:
+        return self._last != self._prefixed()
+
+    def read(self, schema: Schema | None) -> Document:
+        found = self._prefixed()
+        self._last = found
+        if schema is None:
+            return self._schemaless(found)
+        emap: EnvMap | None = schema._env_maps.get(self.prefix)
+        if emap is None:
+            emap = schema._env_maps[self.prefix] = EnvMap(schema, self.prefix)
+        data: dict[str, Any] = {}
+        where: dict[tuple[str, ...], str] = {}
+        self.warnings = []
+        errors: list[tuple[str, str]] = []
+        names = emap.names
+        pfx_len = len(emap.prefix)
+        for var, value in found.items():
+            upper = var.upper()
+            entry = names.get(upper)
+            if entry is None:
+                dict_entry = self._dict_entry(upper, names, pfx_len)
+                if dict_entry is None:
+                    if emap.prefix and self.warn_unknown and var not in emap.exact:
+                        self._unknown(var, emap)
+                    continue
+                entry, sub = dict_entry
+                kind, path, spec = entry
+                if not self._keep(var, value, spec, errors):
+                    continue
+                holder = _get_dict(data, path)
+                if holder is None:
+                    continue
+                holder[sub.lower()] = value
+                where[(*path, sub.lower())] = var
+                where.setdefault(path, var)
+                continue
+            kind, path, spec = entry
+            if path in where and where[path] != var:
+                errors.append((var, f"both {where[path]} and {var} are set; remove one"))
+                continue
+            if not self._keep(var, value, spec, errors):
+                continue
+            if kind == _SECTION:
+                try:
+                    parsed = json.loads(value)
+                except ValueError:
+                    parsed = value  # structuring reports "expected a section"
+                existing = _get_nested(data, path)
+                if isinstance(parsed, dict) and isinstance(existing, dict):
+                    parsed.update(existing)
+                _set(data, path, parsed)
+            else:
+                _set(data, path, self._text(value, spec))
+            where[path] = var
+        env = self.environ if self.environ is not None else os.environ
+        for exact, (path, spec) in emap.exact.items():
+            value = env.get(exact)
+            if value is None or not self._keep(exact, value, spec, errors):
+                continue
+            _set(data, path, self._text(value, spec))
+            where[path] = exact
+        layer = self.key
+
+        def locate(path: tuple[str, ...]) -> Provenance:
+            var = where.get(path)
+            if var is None:
+                for i in range(len(path) - 1, 0, -1):
+                    var = where.get(path[:i])
+                    if var is not None:
+                        break
+            return Provenance("env", var or (emap.prefix + "__".join(path).upper()), layer=layer)
+
+        if errors:
+            from ..errors import ErrorEntry, ValidationError
+
+            raise ValidationError(
+                [ErrorEntry("", msg, Provenance("env", var, layer=layer)) for var, msg in errors]
+            )
+
+        def env_name(path: str) -> str | None:
+            return emap.by_path.get(path)
+
+        return Document(data, locate, layer, strict=True, env_name=env_name)
+
+    def _dict_entry(
+        self, upper: str, names: dict[str, tuple[int, tuple[str, ...], FieldSpec | None]], pfx_len: int
+    ) -> tuple[tuple[int, tuple[str, ...], FieldSpec | None], str] | None:
+        # APP_FEATURES__NEW_UI -> the dict field "features", key "new_ui".
+        i = upper.rfind("__")
+        while i > pfx_len:
+            entry = names.get(upper[:i])
+            if entry is not None:
+                spec = entry[2]
+                if entry[0] == _LEAF and spec is not None and _is_mapping_type(spec.type):
+                    return entry, upper[i + 2:]
+                return None
+            i = upper.rfind("__", 0, i)
+        return None
+
+    def _keep(self, var: str, value: str, spec: FieldSpec | None, errors: list[tuple[str, str]]) -> bool:
+        if value != "":
+            return True
+        if self.empty == "unset":
+            return False
+        if self.empty == "error":
+            errors.append((var, f"{var} is set but empty"))
+            return False
+        return True
+
+    def _text(self, value: str, spec: FieldSpec | None) -> Any:
+        if value == "" and spec is not None and spec.type is not str:
+            return Plain("")  # "keep": an empty value is a null for every non-text field
+        return value
+
+    def _unknown(self, var: str, emap: EnvMap) -> None:
+        hint = did_you_mean(var.upper(), list(emap.names))
+        msg = f"environment variable {var} matches no field{hint}; it was ignored"
+        self.warnings.append(msg)
+        logger.warning("%s", msg)
+        warnings.warn(msg, VeinWarning, stacklevel=5)
+
+    def _schemaless(self, found: dict[str, str]) -> Document:
+        pfx_len = len(self.prefix)
+        data: dict[str, Any] = {}
+        where: dict[tuple[str, ...], str] = {}
+        for var, value in sorted(found.items()):
+            rest = var[pfx_len:]
+            if not rest or (value == "" and self.empty == "unset"):
+                continue
+            path = tuple(p for p in rest.lower().split("__"))
+            if any(not p for p in path):
+                continue
+            existing = _get_nested(data, path[:-1]) if len(path) > 1 else data
+            if existing is not None and not isinstance(existing, dict):
+                continue
+            _set(data, path, value)
+            where[path] = var
+        layer = self.key
+
+        def locate(path: tuple[str, ...]) -> Provenance:
+            return Provenance("env", where.get(path) or self.prefix + "__".join(path).upper(), layer=layer)
+
+        return Document(data, locate, layer, strict=False)
+
+
+def _get_nested(data: dict[str, Any], path: tuple[str, ...]) -> Any:
+    node: Any = data
+    for part in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def _get_dict(data: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any] | None:
+    existing = _get_nested(data, path)
+    if existing is None:
+        _set(data, path, {})
+        existing = _get_nested(data, path)
+    elif isinstance(existing, str):
+        try:
+            parsed = json.loads(existing)
+        except ValueError:
+            return None
+        if not isinstance(parsed, dict):
+            return None
+        _set(data, path, parsed)
+        existing = parsed
+    return existing if isinstance(existing, dict) else None
+
+
+def _is_mapping_type(tp: Any) -> bool:
+    from typing import get_origin
+
+    origin = get_origin(tp) or tp
+    return origin in (dict, Mapping) or (isinstance(origin, type) and issubclass(origin, Mapping))
+
+
+def from_env(
+    prefix: str = "",
+    *,
+    environ: Mapping[str, str] | None = None,
+    empty: EmptyPolicy = "unset",
+    warn_unknown: bool = True,
+) -> EnvSource:
+    """Environment variables as a layer.
+
+    *prefix*: only variables starting with it (case-insensitively); ``APP_`` with a field
+    ``database.host`` reads ``APP_DATABASE__HOST``.
+    *environ*: read this mapping instead of ``os.environ`` (tests).
+    *empty*: an empty variable is ``"unset"`` (ignored, the default), ``"keep"`` (a value:
+    ``""`` for text fields, null for the others) or ``"error"``.
+    *warn_unknown*: warn about prefixed variables that match no field.
+    """
+    return EnvSource(prefix, environ=environ, empty=empty, warn_unknown=warn_unknown)

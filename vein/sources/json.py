@@ -1,0 +1,53 @@
+"""``from_json``: a JSON file (strict JSON: no comments, no trailing commas)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from ..errors import SourceError
+from ..structuring import Plain
+from .base import Document, FileSource, check_mapping_root
+
+__all__ = ["JsonSource", "from_json"]
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _Duplicate(k)
+        out[k] = v
+    return out
+
+
+class _Duplicate(Exception):
+    pass
+
+
+class JsonSource(FileSource):
+    format_name = "JSON"
+
+    def parse(self, text: str) -> Document:
+        try:
+            # Floats keep their text so a str field gets "1.10", not "1.1".
+            data = json.loads(text, parse_float=Plain, object_pairs_hook=_pairs)
+        except json.JSONDecodeError as exc:
+            hint = ""
+            if "//" in text or "/*" in text:
+                hint = " (JSON allows no comments; is this JSONC or JSON5?)"
+            elif exc.msg.startswith("Illegal trailing comma") or exc.msg.startswith("Expecting property name"):
+                hint = " (JSON allows no trailing commas)"
+            raise SourceError(f"invalid JSON: {exc.msg}{hint}", source=self.display, line=exc.lineno, column=exc.colno) from None
+        except _Duplicate as exc:
+            raise SourceError(f"invalid JSON: duplicate key {exc.args[0]!r}", source=self.display) from None
+        except RecursionError:
+            raise SourceError("JSON nested too deeply", source=self.display) from None
+        data = check_mapping_root(data, self.display, "JSON file")
+        return Document(data, self._locator({}), self.key, self.strict)
+
+
+def from_json(path: str | os.PathLike[str], *, optional: bool = False, strict: bool = True) -> JsonSource:
+    """A JSON file as a layer.  Unknown keys are errors unless *strict* is false."""
+    return JsonSource(path, optional=optional, strict=strict)

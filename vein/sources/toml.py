@@ -1,0 +1,39 @@
+"""``from_toml``: a TOML file (read with the standard library's ``tomllib``)."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+
+from ..errors import SourceError
+from ..structuring import Plain
+from .base import Document, FileSource
+
+__all__ = ["TomlSource", "from_toml"]
+
+_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+
+
+class TomlSource(FileSource):
+    format_name = "TOML"
+
+    def parse(self, text: str) -> Document:
+        try:
+            data = tomllib.loads(text, parse_float=Plain)
+        except tomllib.TOMLDecodeError as exc:
+            msg = str(exc)
+            m = _AT.search(msg)
+            line = col = None
+            if m:
+                line, col = int(m.group(1)), int(m.group(2))
+                msg = msg[: m.start()]
+            raise SourceError(f"invalid TOML: {msg}", source=self.display, line=line, column=col) from None
+        except RecursionError:
+            raise SourceError("TOML nested too deeply", source=self.display) from None
+        return Document(data, self._locator({}), self.key, self.strict)
+
+
+def from_toml(path: str | os.PathLike[str], *, optional: bool = False, strict: bool = True) -> TomlSource:
+    """A TOML file as a layer.  Unknown keys are errors unless *strict* is false."""
+    return TomlSource(path, optional=optional, strict=strict)

@@ -1,0 +1,259 @@
+"""``from_yaml``: a YAML file, read safely, with the line and column of every key.
+
+PyYAML (the libyaml C parser when present) composes the node graph; vein turns nodes into
+raw data itself so that
+
+* plain scalars keep their original text (:class:`~vein.structuring.Plain`): a ``str``
+  field gets ``NO``, ``on``, ``1.10``, ``012`` or ``22:30`` exactly as written, and untyped
+  places get the YAML 1.2 core type (only ``true``/``false`` are booleans);
+* tags that build objects (``!!python/...``) and unknown tags are refused;
+* anchors, aliases and merge keys (``<<``) work, while an alias bomb is refused after a
+  bounded amount of work, and a recursive alias is an error;
+* non-text keys (``386:``, ``true:``) become their text; duplicates are an error.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Final
+
+from ..errors import SourceError
+from ..structuring import Plain, resolve_plain
+from .base import Document, FileSource, check_mapping_root
+
+__all__ = ["YamlSource", "from_yaml"]
+
+PLAIN_TAG: Final = "!vein/plain"
+_Y = "tag:yaml.org,2002:"
+MAX_DEPTH: Final = 200
+
+_loader_cls: Any = None
+
+
+def _loader() -> Any:
+    """The loader class, built on first use (keeps ``import vein`` free of PyYAML)."""
+    global _loader_cls
+    if _loader_cls is not None:
+        return _loader_cls
+    import yaml
+
+    try:
+        from yaml import CParser as Parser  # the libyaml parser: ~8x faster
+
+        bases: tuple[type, ...] = (Parser, yaml.resolver.BaseResolver)
+    except ImportError:  # pragma: no cover - PyYAML without libyaml
+        bases = (
+            yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,
+            yaml.composer.Composer, yaml.resolver.BaseResolver,
+        )
+    scalar_node = yaml.ScalarNode
+
+    def resolve(self: Any, kind: Any, value: Any, implicit: Any) -> str:
+        if kind is scalar_node and implicit[0]:
+            return PLAIN_TAG  # typed later, by the target field
+        return yaml.resolver.BaseResolver.resolve(self, kind, value, implicit)  # type: ignore[no-any-return]
+
+    ns: dict[str, Any] = {"resolve": resolve}
+    if len(bases) > 2:  # pragma: no cover - pure-Python loader
+        def init(self: Any, stream: Any) -> None:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+            yaml.composer.Composer.__init__(self)
+            yaml.resolver.BaseResolver.__init__(self)
+
+        ns["__init__"] = init
+    _loader_cls = type("VeinYamlLoader", bases, ns)
+    return _loader_cls
+
+
+class _Walker:
+    """Turns a composed node graph into raw data plus key marks."""
+
+    def __init__(self, display: str, yaml: Any) -> None:
+        self.display = display
+        self.marks: dict[tuple[str, ...], tuple[int, int]] = {}
+        self.visits = 0
+        self.seen: set[int] = set()
+        self.active: set[int] = set()
+        self.yaml = yaml
+
+    def fail(self, node: Any, message: str) -> SourceError:
+        mark = node.start_mark
+        return SourceError(message, source=self.display, line=mark.line + 1, column=mark.column + 1)
+
+    def walk(self, node: Any, path: tuple[str, ...], depth: int) -> Any:
+        self.visits += 1
+        nid = id(node)
+        self.seen.add(nid)
+        if self.visits > 100_000 and self.visits > 4 * len(self.seen):
+            raise self.fail(node, "refused: anchors and aliases expand to too much data (an alias bomb?)")
+        if depth > MAX_DEPTH:
+            raise self.fail(node, f"nested deeper than {MAX_DEPTH} levels")
+        yaml = self.yaml
+        tag = node.tag
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node, tag)
+        if nid in self.active:
+            raise self.fail(node, "a recursive alias (a node that contains itself) cannot be loaded")
+        self.active.add(nid)
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                if tag not in (_Y + "seq",):
+                    raise self.unknown_tag(node)
+                return [self.walk(item, (*path, str(i)), depth + 1) for i, item in enumerate(node.value)]
+            if tag not in (_Y + "map",):
+                raise self.unknown_tag(node)
+            return self.mapping(node, path, depth)
+        finally:
+            self.active.discard(nid)
+
+    def unknown_tag(self, node: Any) -> SourceError:
+        tag = node.tag
+        if tag.startswith(_Y + "python/") or tag.startswith("!!python"):
+            return self.fail(node, f"tag {tag.replace(_Y, '!!')} builds a Python object; vein reads only safe YAML")
+        return self.fail(node, f"unsupported tag {tag.replace(_Y, '!!')} (vein reads plain YAML: maps, lists, scalars)")
+
+    def scalar(self, node: Any, tag: str) -> Any:
+        value = node.value
+        if tag == PLAIN_TAG:
+            return Plain(value)
+        if tag == _Y + "str":
+            return value
+        if tag in (_Y + "int", _Y + "float", _Y + "bool", _Y + "null"):
+            typed = resolve_plain(value)
+            want = {"int": int, "float": float, "bool": bool, "null": type(None)}[tag[len(_Y):]]
+            if want is float and type(typed) is int:
+                typed = float(typed)
+            if type(typed) is not want:
+                raise self.fail(node, f"{value!r} is not a valid !!{tag[len(_Y):]}")
+            return typed
+        raise self.unknown_tag(node)
+
+    def key_text(self, node: Any) -> str:
+        yaml = self.yaml
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.fail(node, "mapping keys must be scalars (text, numbers), not lists or maps")
+        if node.tag not in (PLAIN_TAG, _Y + "str"):
+            self.scalar(node, node.tag)  # refuses unknown tags
+        return str(node.value)
+
+    def mapping(self, node: Any, path: tuple[str, ...], depth: int) -> dict[str, Any]:
+        yaml = self.yaml
+        out: dict[str, Any] = {}
+        merged: list[Any] = []
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag == PLAIN_TAG and key_node.value == "<<":
+                merged.append(value_node)
+                continue
+            if key_node.tag == _Y + "merge":
+                merged.append(value_node)
+                continue
+            key = self.key_text(key_node)
+            if key in out:
+                raise self.fail(key_node, f"duplicate key {key!r} in this mapping")
+            here = (*path, key)
+            mark = key_node.start_mark
+            self.marks[here] = (mark.line + 1, mark.column + 1)
+            out[key] = self.walk(value_node, here, depth + 1)
+        if merged:
+            # Merge keys: explicit keys win; among merged maps the first one wins.
+            sources: list[Any] = []
+            for m in merged:
+                if isinstance(m, yaml.SequenceNode):
+                    sources.extend(m.value)
+                else:
+                    sources.append(m)
+            for src in sources:
+                if not isinstance(src, yaml.MappingNode):
+                    raise self.fail(src, "a merge key (<<) takes a mapping or a list of mappings")
+                data = self.walk(src, path, depth + 1)
+                for k, v in data.items():
+                    if k not in out:
+                        out[k] = v
+        return out
+
+
+class YamlSource(FileSource):
+    format_name = "YAML"
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        optional: bool = False,
+        strict: bool = True,
+        document: int | None = None,
+    ) -> None:
+        super().__init__(path, optional=optional, strict=strict)
+        self.document = document
+        if document is not None:
+            self.key += f"#{document}"
+
+    def parse(self, text: str) -> Document:
+        import yaml
+
+        loader = _loader()(text)
+        try:
+            try:
+                nodes = []
+                while loader.check_node():
+                    nodes.append(loader.get_node())
+            except yaml.MarkedYAMLError as exc:
+                mark = exc.problem_mark or exc.context_mark
+                problem = exc.problem or exc.context or "syntax error"
+                raise SourceError(
+                    f"invalid YAML: {problem}",
+                    source=self.display,
+                    line=mark.line + 1 if mark else None,
+                    column=mark.column + 1 if mark else None,
+                ) from None
+            except yaml.YAMLError as exc:
+                raise SourceError(f"invalid YAML: {exc}", source=self.display) from None
+            except RecursionError:
+                raise SourceError("YAML nested too deeply", source=self.display) from None
+        finally:
+            loader.dispose()
+        if self.document is None:
+            if len(nodes) > 1:
+                raise SourceError(
+                    f"the file holds {len(nodes)} YAML documents; choose one with "
+                    "from_yaml(path, document=N) (0-based)",
+                    source=self.display,
+                )
+            node = nodes[0] if nodes else None
+        else:
+            if not 0 <= self.document < max(len(nodes), 1):
+                raise SourceError(
+                    f"document {self.document} requested, but the file holds {len(nodes)}",
+                    source=self.display,
+                )
+            node = nodes[self.document] if nodes else None
+        walker = _Walker(self.display, yaml)
+        if node is None:
+            data: Any = {}
+        else:
+            try:
+                data = walker.walk(node, (), 0)
+            except RecursionError:
+                raise SourceError("YAML nested too deeply", source=self.display) from None
+            if type(data) is Plain and data in ("", "~", "null", "Null", "NULL"):
+                data = None
+            data = check_mapping_root(data, self.display, "YAML file")
+        return Document(data, self._locator(walker.marks), self.key, self.strict)
+
+
+def from_yaml(
+    path: str | os.PathLike[str],
+    *,
+    optional: bool = False,
+    strict: bool = True,
+    document: int | None = None,
+) -> YamlSource:
+    """A YAML file as a layer.
+
+    *optional*: a missing file defines nothing instead of raising :class:`vein.SourceError`.
+    *strict*: unknown keys are errors (with a did-you-mean); false ignores them.
+    *document*: which document of a multi-document file to read (0-based).
+    """
+    return YamlSource(path, optional=optional, strict=strict, document=document)

@@ -1,0 +1,704 @@
+"""Text and raw data into typed values: the one cattrs converter every source uses.
+
+Sources hand over raw data: native values (JSON, TOML, Python dicts), ``str`` from the
+environment, and :class:`Plain` for YAML plain scalars (whose type the schema decides).
+The rules, in one place:
+
+* a ``str`` field keeps the text exactly as written (``007``, ``1.10``, ``NO``);
+* ``bool`` accepts ``true/false yes/no on/off 1/0 t/f y/n`` in any case, nothing else;
+* ``int`` and ``float`` parse the text (``0x``/``0o``/``0b`` prefixes allowed for ints);
+  a finite spelling that overflows to ``inf`` is an error;
+* ``list``/``set``/``tuple`` take a JSON array, or comma-separated items;
+* ``dict`` and classes take a JSON object;
+* ``X | None`` takes a YAML null (``null``, ``~``, empty); a union tries its members in
+  declaration order and takes the first that accepts the value;
+* ``Any`` takes YAML plain scalars with their YAML 1.2 core type, everything else as is.
+
+Runtime assignments go through :func:`runtime_check` instead, which checks types and does
+not coerce text.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+import json
+import math
+import re
+import types
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path, PurePath
+from typing import Any, Final, Literal, TypeVar, Union, get_args, get_origin
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn
+
+__all__ = [
+    "ConversionError",
+    "Plain",
+    "converter",
+    "describe_type",
+    "is_null",
+    "resolve_plain",
+    "runtime_check",
+    "structure_value",
+]
+
+T = TypeVar("T")
+
+
+class Plain(str):
+    """Text from a YAML plain (unquoted) scalar: its type is decided by the target field.
+
+    Into ``Any`` (and the schema-less config) it takes its YAML 1.2 core type.
+    """
+
+    __slots__ = ()
+
+
+_NULLS: Final = frozenset(("", "~", "null", "Null", "NULL"))
+_TRUE: Final = frozenset(("true", "yes", "on", "1", "t", "y"))
+_FALSE: Final = frozenset(("false", "no", "off", "0", "f", "n"))
+_CORE_BOOL: Final = {"true": True, "True": True, "TRUE": True,
+                     "false": False, "False": False, "FALSE": False}
+_CORE_INT: Final = re.compile(r"[-+]?[0-9]+\Z")
+_CORE_OCT: Final = re.compile(r"0o[0-7]+\Z")
+_CORE_HEX: Final = re.compile(r"0x[0-9a-fA-F]+\Z")
+_CORE_FLOAT: Final = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+_CORE_INF: Final = re.compile(r"[-+]?\.(inf|Inf|INF)\Z")
+_CORE_NAN: Final = re.compile(r"\.(nan|NaN|NAN)\Z")
+
+
+class ConversionError(Exception):
+    """A raw value does not fit the declared type.
+
+    *expected* says what would have fit; *value* is kept so the message can show it,
+    unless the field is secret.  *subpath* points inside containers (``[2]``, ``.host``).
+    """
+
+    def __init__(self, expected: str, value: object, detail: str = "", subpath: str = "") -> None:
+        super().__init__(expected)
+        self.expected = expected
+        self.value = value
+        self.detail = detail
+        self.subpath = subpath
+
+    def render(self, secret: bool = False) -> str:
+        if secret:
+            shown = "'***'"
+        else:
+            shown = _show(self.value)
+        text = f"expected {self.expected}, got {shown}"
+        if self.detail:
+            text += f" ({self.detail})"
+        return text
+
+
+def _show(value: object) -> str:
+    if isinstance(value, str):
+        text = repr(str(value))
+        return text if len(text) <= 80 else text[:77] + "...'"
+    if value is None:
+        return "null"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def is_null(value: object) -> bool:
+    """Is *value* a null: ``None`` or a YAML plain null spelling?"""
+    return value is None or (type(value) is Plain and value in _NULLS)
+
+
+def resolve_plain(text: str) -> Any:
+    """Type a YAML plain scalar by the YAML 1.2 core schema (``on``, ``no`` stay text)."""
+    if text in _NULLS:
+        return None
+    b = _CORE_BOOL.get(text)
+    if b is not None:
+        return b
+    if _CORE_INT.match(text):
+        return int(text, 10)
+    if _CORE_OCT.match(text):
+        return int(text[2:], 8)
+    if _CORE_HEX.match(text):
+        return int(text[2:], 16)
+    if _CORE_FLOAT.match(text):
+        return float(text)
+    if _CORE_INF.match(text):
+        return -math.inf if text[0] == "-" else math.inf
+    if _CORE_NAN.match(text):
+        return math.nan
+    return str(text)
+
+
+def describe_type(tp: Any) -> str:
+    """A short human name for a type, as used in messages (``an integer``, ``list[str]``)."""
+    simple = {
+        str: "text", int: "an integer", float: "a number", bool: "a boolean",
+        Path: "a path", _dt.datetime: "an ISO 8601 date-time", _dt.date: "an ISO 8601 date",
+        Decimal: "a decimal number", type(None): "null",
+    }
+    if tp in simple:
+        return simple[tp]
+    if tp is Any:
+        return "any value"
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return "one of " + ", ".join(repr(m.value) for m in tp)
+    origin = get_origin(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in get_args(tp))
+    if _is_union(tp):
+        return " or ".join(describe_type(a) for a in get_args(tp))
+    if isinstance(tp, type) and attrs.has(tp):
+        return f"a mapping for {tp.__name__}"
+    return getattr(tp, "__name__", None) and origin is None and tp.__name__ or str(tp).replace(
+        "typing.", ""
+    )
+
+
+def _is_union(tp: Any) -> bool:
+    origin = get_origin(tp)
+    return origin is Union or origin is types.UnionType
+
+
+# --- scalar hooks ------------------------------------------------------------------------
+
+
+def _text_of(value: object, expected: str) -> str:
+    if not isinstance(value, str):
+        raise ConversionError(expected, value)
+    if type(value) is Plain and value in _NULLS:
+        raise ConversionError(expected, value, "null is not allowed here")
+    return value.strip()
+
+
+def _struct_str(value: Any, _: Any) -> str:
+    if type(value) is str:
+        return value
+    if isinstance(value, str):
+        if type(value) is Plain and value in _NULLS:
+            raise ConversionError("text", None, "null is not allowed here; quote it for text")
+        return str(value)
+    if type(value) is int:
+        # JSON and TOML integers: the decimal text is what the user wrote (JSON) or means.
+        return str(value)
+    if value is None:
+        raise ConversionError("text", None, "null is not allowed here")
+    raise ConversionError("text", value)
+
+
+def _struct_int(value: Any, _: Any) -> int:
+    if type(value) is int:
+        return value
+    if isinstance(value, bool):
+        raise ConversionError("an integer", value)
+    if isinstance(value, int):
+        return int(value)
+    text = _text_of(value, "an integer")
+    try:
+        if text[:2].lower() in ("0x", "0o", "0b") or text[1:3].lower() in ("0x", "0o", "0b"):
+            return int(text, 0)
+        return int(text, 10)
+    except ValueError:
+        raise ConversionError("an integer", value) from None
+
+
+def _struct_float(value: Any, _: Any) -> float:
+    if type(value) is float:
+        return value
+    if isinstance(value, bool):
+        raise ConversionError("a number", value)
+    if isinstance(value, int | float):
+        return float(value)
+    text = _text_of(value, "a number")
+    low = text.lower().lstrip("+-")
+    if low in (".inf", "inf", "infinity", ".nan", "nan"):
+        sign = -1.0 if text.startswith("-") else 1.0
+        return math.nan if "nan" in low else sign * math.inf
+    try:
+        result = float(text)
+    except ValueError:
+        raise ConversionError("a number", value) from None
+    if math.isinf(result):
+        raise ConversionError("a number", value, "too large: it overflows to infinity")
+    return result
+
+
+def _struct_bool(value: Any, _: Any) -> bool:
+    if type(value) is bool:
+        return value
+    if isinstance(value, str):
+        text = _text_of(value, "a boolean").lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    raise ConversionError("a boolean (true/false, yes/no, on/off, 1/0)", value)
+
+
+def _struct_decimal(value: Any, _: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise ConversionError("a decimal number", value)
+    if isinstance(value, int | float | Decimal):
+        return Decimal(str(value))
+    text = _text_of(value, "a decimal number")
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise ConversionError("a decimal number", value) from None
+
+
+def _struct_path(value: Any, tp: Any) -> PurePath:
+    if isinstance(value, PurePath):
+        return tp(value)  # type: ignore[no-any-return]
+    if isinstance(value, str) and not (type(value) is Plain and value in _NULLS):
+        return tp(str(value))  # type: ignore[no-any-return]
+    raise ConversionError("a path", value)
+
+
+def _struct_datetime(value: Any, _: Any) -> _dt.datetime:
+    if isinstance(value, _dt.datetime):
+        return value
+    text = _text_of(value, "an ISO 8601 date-time")
+    try:
+        return _dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ConversionError("an ISO 8601 date-time", value) from None
+
+
+def _struct_date(value: Any, _: Any) -> _dt.date:
+    if isinstance(value, _dt.datetime):
+        raise ConversionError("an ISO 8601 date", value)
+    if isinstance(value, _dt.date):
+        return value
+    text = _text_of(value, "an ISO 8601 date")
+    try:
+        return _dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConversionError("an ISO 8601 date", value) from None
+
+
+def _struct_any(value: Any, _: Any) -> Any:
+    if type(value) is Plain:
+        return resolve_plain(value)
+    return value
+
+
+def _enum_hook(tp: type[enum.Enum]) -> Callable[[Any, Any], enum.Enum]:
+    by_text: dict[str, enum.Enum] = {}
+    for member in tp:
+        by_text.setdefault(str(member.value), member)
+    by_name = {m.name.lower(): m for m in tp}
+    expected = describe_type(tp)
+
+    def hook(value: Any, _: Any) -> enum.Enum:
+        if isinstance(value, tp):
+            return value
+        if isinstance(value, str):
+            text = value.strip()
+            found = by_text.get(text) or by_name.get(text.lower())
+            if found is not None:
+                return found
+            raise ConversionError(expected, value)
+        if isinstance(value, bool):
+            raise ConversionError(expected, value)
+        try:
+            return tp(value)
+        except ValueError:
+            raise ConversionError(expected, value) from None
+
+    return hook
+
+
+def _literal_hook(tp: Any) -> Callable[[Any, Any], Any]:
+    allowed = get_args(tp)
+    expected = describe_type(tp)
+
+    def hook(value: Any, _: Any) -> Any:
+        for lit in allowed:
+            if type(value) is type(lit) and value == lit:
+                return lit
+        if isinstance(value, str):
+            text = str(value)
+            for lit in allowed:
+                if isinstance(lit, bool):
+                    if text.strip().lower() in (_TRUE if lit else _FALSE):
+                        return lit
+                elif isinstance(lit, enum.Enum):
+                    if text == str(lit.value) or text == lit.name:
+                        return lit
+                elif str(lit) == text or (not isinstance(lit, str) and str(lit) == text.strip()):
+                    return lit
+        raise ConversionError(expected, value)
+
+    return hook
+
+
+# --- containers --------------------------------------------------------------------------
+
+
+def _split_text(value: str, expected: str) -> list[Any]:
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            parsed = json.loads(text)
+        except ValueError as exc:
+            raise ConversionError(expected, value, f"not a valid JSON array: {exc.msg}") from None
+        if not isinstance(parsed, list):
+            raise ConversionError(expected, value)
+        return parsed
+    if not text:
+        return []
+    return [item.strip() for item in text.split(",")]
+
+
+def _json_object(value: str, expected: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(value)
+    except ValueError as exc:
+        raise ConversionError(expected, value, f"not a valid JSON object: {exc.msg}") from None
+    if not isinstance(parsed, dict):
+        raise ConversionError(expected, value)
+    return parsed
+
+
+def _items_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    origin = get_origin(tp) or tp
+    args = get_args(tp)
+    expected = describe_type(tp)
+    if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+        hooks = [conv.get_structure_hook(a) for a in args]
+
+        def fixed(value: Any, _: Any) -> Any:
+            seq = _split_text(value, expected) if isinstance(value, str) else value
+            if not isinstance(seq, list | tuple) or len(seq) != len(hooks):
+                raise ConversionError(f"{len(hooks)} items ({expected})", value)
+            return tuple(_each(hooks, args, seq))
+
+        return fixed
+    elem = args[0] if args else Any
+    hook = conv.get_structure_hook(elem)
+    build: Callable[[Any], Any]
+    if origin in (set, frozenset) or origin is typing.AbstractSet:
+        build = frozenset if origin is frozenset else set
+    elif origin is tuple:
+        build = tuple
+    else:
+        build = list
+
+    def items(value: Any, _: Any) -> Any:
+        if isinstance(value, str):
+            seq: Any = _split_text(value, expected)
+        elif isinstance(value, list | tuple | set | frozenset):
+            seq = value
+        else:
+            raise ConversionError(expected, value)
+        return build(_each([hook] * len(seq), [elem] * len(seq), seq))
+
+    return items
+
+
+def _each(hooks: Sequence[Any], tps: Sequence[Any], seq: Any) -> list[Any]:
+    out = []
+    for i, (hook, tp, item) in enumerate(zip(hooks, tps, seq, strict=True)):
+        try:
+            out.append(hook(item, tp))
+        except ConversionError as exc:
+            exc.subpath = f"[{i}]{exc.subpath}"
+            raise
+    return out
+
+
+def _mapping_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    args = get_args(tp)
+    kt, vt = (args + (Any, Any))[:2] if args else (Any, Any)
+    khook = conv.get_structure_hook(kt)
+    vhook = conv.get_structure_hook(vt)
+    expected = describe_type(tp)
+
+    def mapping(value: Any, _: Any) -> Any:
+        if isinstance(value, str):
+            value = _json_object(value, expected)
+        if not isinstance(value, Mapping):
+            raise ConversionError(expected, value)
+        out = {}
+        for k, v in value.items():
+            try:
+                out[khook(k, kt)] = vhook(v, vt)
+            except ConversionError as exc:
+                exc.subpath = f".{k}{exc.subpath}"
+                raise
+        return out
+
+    return mapping
+
+
+def _union_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    members = [a for a in get_args(tp) if a is not type(None)]
+    nullable = len(members) != len(get_args(tp))
+    hooks = [(conv.get_structure_hook(m), m) for m in members]
+    expected = describe_type(tp)
+
+    def union(value: Any, _: Any) -> Any:
+        if nullable and is_null(value):
+            return None
+        for hook, member in hooks:
+            try:
+                return hook(value, member)
+            except (ConversionError, ValueError, TypeError, cattrs.BaseValidationError):
+                continue
+        raise ConversionError(expected, value)
+
+    return union
+
+
+def _attrs_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    inner = make_dict_structure_fn(tp, conv, _cattrs_forbid_extra_keys=True)
+    expected = describe_type(tp)
+
+    def cls_hook(value: Any, _: Any) -> Any:
+        if isinstance(value, tp):
+            return value
+        if isinstance(value, str):
+            value = _json_object(value, expected)
+        if not isinstance(value, Mapping):
+            raise ConversionError(expected, value)
+        try:
+            return inner(value, tp)
+        except cattrs.BaseValidationError as exc:
+            raise _from_cattrs(exc, expected, value) from None
+
+    return cls_hook
+
+
+def _from_cattrs(exc: BaseException, expected: str, value: Any) -> ConversionError:
+    # Keep the first leaf problem with its path inside the class.
+    path = ""
+    cur: BaseException = exc
+    while isinstance(cur, BaseExceptionGroup) and cur.exceptions:
+        sub = cur.exceptions[0]
+        for note in getattr(sub, "__notes__", ()):
+            name = getattr(note, "name", None)
+            index = getattr(note, "index", None)
+            if name is not None:
+                path += f".{name}"
+            elif index is not None:
+                path += f"[{index}]"
+        cur = sub
+    if isinstance(cur, ConversionError):
+        cur.subpath = path + cur.subpath
+        return cur
+    if isinstance(cur, cattrs.ForbiddenExtraKeysError):
+        return ConversionError(expected, value, f"unknown keys: {', '.join(sorted(cur.extra_fields))}")
+    if isinstance(cur, KeyError):
+        return ConversionError(expected, value, f"missing required key {path.lstrip('.')}")
+    return ConversionError(expected, value, str(cur), path)
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(detailed_validation=True, forbid_extra_keys=True)
+    for tp, fn in (
+        (str, _struct_str), (int, _struct_int), (float, _struct_float), (bool, _struct_bool),
+        (Decimal, _struct_decimal), (_dt.datetime, _struct_datetime), (_dt.date, _struct_date),
+    ):
+        conv.register_structure_hook(tp, fn)
+    conv.register_structure_hook_func(lambda t: t is Any, _struct_any)
+    conv.register_structure_hook_func(
+        lambda t: isinstance(t, type) and issubclass(t, PurePath), _struct_path
+    )
+    conv.register_structure_hook_factory(
+        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), _enum_hook
+    )
+    conv.register_structure_hook_factory(lambda t: get_origin(t) is Literal, _literal_hook)
+    conv.register_structure_hook_factory(_is_union, _union_hook)
+    conv.register_structure_hook_factory(
+        lambda t: (get_origin(t) or t) in (list, set, frozenset, tuple, typing.AbstractSet)
+        or get_origin(t) in (Sequence, typing.MutableSequence, typing.MutableSet),
+        _items_hook,
+    )
+    conv.register_structure_hook_factory(
+        lambda t: (get_origin(t) or t) in (dict, Mapping, typing.MutableMapping), _mapping_hook
+    )
+    conv.register_structure_hook_factory(lambda t: isinstance(t, type) and attrs.has(t), _attrs_hook)
+    return conv
+
+
+#: The converter every source uses (text-aware; see the module docstring).
+converter: Final = _make_converter()
+
+
+@lru_cache(maxsize=None)
+def structure_hook(tp: Any) -> Callable[[Any], Any]:
+    """A one-argument function that structures raw data into *tp* (cached per type)."""
+    hook = converter.get_structure_hook(tp)
+
+    def run(value: Any) -> Any:
+        try:
+            return hook(value, tp)
+        except ConversionError:
+            raise
+        except cattrs.BaseValidationError as exc:
+            raise _from_cattrs(exc, describe_type(tp), value) from None
+        except (ValueError, TypeError) as exc:
+            raise ConversionError(describe_type(tp), value, str(exc)) from None
+
+    return run
+
+
+def structure_value(value: Any, tp: Any) -> Any:
+    """Structure one raw value into *tp* by the rules above."""
+    return structure_hook(tp)(value)
+
+
+# --- runtime type checks -----------------------------------------------------------------
+
+Check = Callable[[Any], Any]
+
+
+@lru_cache(maxsize=None)
+def runtime_check(tp: Any) -> tuple[type | None, Check | None]:
+    """Build the assignment check for *tp*: ``(fast_type, check)``.
+
+    A value whose ``type()`` is *fast_type* needs no check.  Otherwise ``check(value)``
+    returns the value to store (``int`` widened to ``float``, a mapping structured into a
+    class) or raises :class:`ConversionError`.  ``(None, None)`` means anything goes.
+    """
+    if tp is Any or tp is object:
+        return None, None
+    expected = describe_type(tp)
+    if tp is float:
+
+        def check_float(v: Any) -> Any:
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                return float(v)
+            raise ConversionError(expected, v)
+
+        return float, check_float
+    if tp is int:
+
+        def check_int(v: Any) -> Any:
+            if isinstance(v, int) and not isinstance(v, bool):
+                return v
+            raise ConversionError(expected, v)
+
+        return int, check_int
+    if tp is bool or tp is str or tp is Decimal or tp is _dt.date or tp is _dt.datetime:
+        return tp, _isinstance_check(tp, expected)
+    if isinstance(tp, type) and (issubclass(tp, enum.Enum) or issubclass(tp, PurePath)):
+        return None, _isinstance_check(tp, expected)
+    if isinstance(tp, type) and attrs.has(tp):
+        hook = structure_hook(tp)
+
+        def check_cls(v: Any) -> Any:
+            if isinstance(v, tp):
+                return v
+            if isinstance(v, Mapping):
+                return hook(v)
+            raise ConversionError(expected, v)
+
+        return None, check_cls
+    origin = get_origin(tp)
+    args = get_args(tp)
+    if origin is Literal:
+
+        def check_literal(v: Any) -> Any:
+            for lit in args:
+                if type(v) is type(lit) and v == lit:
+                    return v
+            raise ConversionError(expected, v)
+
+        return None, check_literal
+    if _is_union(tp):
+        checks = [runtime_check(a) for a in args]
+
+        def check_union(v: Any) -> Any:
+            for fast, chk in checks:
+                if chk is None or type(v) is fast:
+                    return v
+            for _fast, chk in checks:
+                try:
+                    return chk(v)  # type: ignore[misc]
+                except ConversionError:
+                    continue
+            raise ConversionError(expected, v)
+
+        return None, check_union
+    if tp is type(None):
+        return type(None), _isinstance_check(type(None), expected)
+    container = origin or tp
+    if container in (list, set, frozenset, tuple) or container in (
+        Sequence, typing.MutableSequence, typing.AbstractSet, typing.MutableSet
+    ):
+        concrete = {Sequence: (list, tuple), typing.MutableSequence: list,
+                    typing.AbstractSet: (set, frozenset), typing.MutableSet: set}.get(
+            container, container
+        )
+        if container is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+            elem_checks = [runtime_check(a)[1] for a in args]
+
+            def check_tuple(v: Any) -> Any:
+                if not isinstance(v, tuple) or len(v) != len(elem_checks):
+                    raise ConversionError(expected, v)
+                return tuple(_check_items(elem_checks, v))
+
+            return None, check_tuple
+        elem_check = runtime_check(args[0])[1] if args else None
+
+        def check_items(v: Any) -> Any:
+            if not isinstance(v, concrete):  # type: ignore[arg-type]
+                raise ConversionError(expected, v)
+            if elem_check is None:
+                return v
+            return type(v)(_check_items([elem_check] * len(v), v))
+
+        return None, check_items
+    if container in (dict, Mapping, typing.MutableMapping):
+        kcheck = runtime_check(args[0])[1] if args else None
+        vcheck = runtime_check(args[1])[1] if len(args) > 1 else None
+
+        def check_mapping(v: Any) -> Any:
+            if not isinstance(v, Mapping):
+                raise ConversionError(expected, v)
+            if kcheck is None and vcheck is None:
+                return v
+            out = {}
+            for k, item in v.items():
+                try:
+                    out[kcheck(k) if kcheck else k] = vcheck(item) if vcheck else item
+                except ConversionError as exc:
+                    exc.subpath = f".{k}{exc.subpath}"
+                    raise
+            return out
+
+        return None, check_mapping
+    if isinstance(tp, type):
+        return None, _isinstance_check(tp, expected)
+    return None, None  # a typing construct we cannot check at runtime: accept
+
+
+def _check_items(checks: Sequence[Check | None], seq: Any) -> list[Any]:
+    out = []
+    for i, (chk, item) in enumerate(zip(checks, seq, strict=True)):
+        try:
+            out.append(chk(item) if chk is not None else item)
+        except ConversionError as exc:
+            exc.subpath = f"[{i}]{exc.subpath}"
+            raise
+    return out
+
+
+def _isinstance_check(tp: type, expected: str) -> Check:
+    def check(v: Any) -> Any:
+        if isinstance(v, tp) and not (tp is not bool and isinstance(v, bool) and tp in (int, float)):
+            return v
+        raise ConversionError(expected, v)
+
+    return check
