@@ -10,13 +10,18 @@ from __future__ import annotations
 from .api import explain, load, structure, to_dict
 from .errors import ErrorEntry, ReadOnlyError, SourceError, ValidationError, VeinError, VeinWarning
 from .flow import MISSING, Change, Flow, Provenance, Subscription, field, flow
+from .flow.config import Config
 from .sources import from_dict, from_env, from_json, from_toml, from_yaml
 
 __version__ = "0.1.0"
 
+#: The process-wide schema-less config (``from vein import config``).
+config: Config = Config()
+
 __all__ = [
     "MISSING",
     "Change",
+    "Config",
     "ErrorEntry",
     "Flow",
     "Provenance",
@@ -26,6 +31,7 @@ __all__ = [
     "ValidationError",
     "VeinError",
     "VeinWarning",
+    "config",
     "explain",
     "field",
     "flow",

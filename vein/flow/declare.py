@@ -159,10 +159,26 @@ class Flow(metaclass=FlowMeta):
             return True
         return bool(schema.dynamic and isinstance(key, str) and key in _dynamic(self))
 
+    # --- storage of undeclared (dynamic) attributes, used by the engine --------------------
+
+    def __vein_get__(self, name: str) -> Any:
+        d = getattr(self, "__dict__", None)
+        return d.get(name, MISSING) if d is not None else MISSING
+
+    def __vein_put__(self, name: str, value: Any) -> None:
+        if value is MISSING:
+            self.__dict__.pop(name, None)
+        else:
+            object.__setattr__(self, name, value)
+
+    def __vein_is_secret__(self, name: str) -> bool:
+        return False
+
     # --- pickling / copying keep the node out ---------------------------------------------
 
     def __getstate__(self) -> dict[str, Any]:
-        state = {a.name: getattr(self, a.name) for a in attrs.fields(type(self)) if hasattr(self, a.name)}
+        cls: Any = type(self)  # a concrete flow class, always an attrs class
+        state = {a.name: getattr(self, a.name) for a in attrs.fields(cls) if hasattr(self, a.name)}
         state.update(_dynamic(self))
         return state
 
@@ -277,6 +293,10 @@ def _instrument(cls: type, dynamic: bool | None = None) -> Any:
         "__doc__": cls.__doc__,
         "__slots__": slots,
         "__vein_final__": True,
+        # attrs gives slotted classes their own __getstate__/__setstate__, which would win
+        # over Flow's in the MRO and leave copies and unpickled objects without a node.
+        "__getstate__": Flow.__getstate__,
+        "__setstate__": Flow.__setstate__,
     }
     bases = (mid,) if issubclass(mid, Flow) else (mid, Flow)
     final = FlowMeta(name, bases, ns)
@@ -292,7 +312,7 @@ def _instrument(cls: type, dynamic: bool | None = None) -> Any:
     except NameError:
         # Forward references not resolvable yet: finish on first use.
         final.__init__ = _bootstrap_init(final)  # type: ignore[misc]
-        final.__setattr__ = _bootstrap_setattr(final)  # type: ignore[assignment]
+        final.__setattr__ = _bootstrap_setattr(final)  # type: ignore[method-assign]
     return final
 
 
@@ -304,7 +324,7 @@ def _bootstrap_init(final: type) -> Any:
     return __init__
 
 
-def _bootstrap_setattr(final: type) -> Any:
+def _bootstrap_setattr(final: Any) -> Any:
     def __setattr__(self: Any, name: str, value: Any) -> None:
         schema_of(final)
         final.__setattr__(self, name, value)
@@ -321,7 +341,7 @@ def _finish(final: type, mid: type, dynamic: bool) -> Schema:
 
     setters = make_setters(final, schema, assign_nested)
     final.__vein_setters__ = setters  # type: ignore[attr-defined]
-    final.__setattr__ = make_setattr(setters, _make_other(final, schema, dynamic_write))  # type: ignore[assignment]
+    final.__setattr__ = make_setattr(setters, _make_other(final, schema, dynamic_write))  # type: ignore[method-assign]
     final.__init__ = _make_init(final, mid, schema)  # type: ignore[misc]
     setattr(final, SCHEMA_ATTR, schema)
     return schema
@@ -348,7 +368,7 @@ def _make_other(final: type, schema: Schema, dynamic_write: Callable[..., None])
     return other
 
 
-def _make_init(final: type, mid: type, schema: Schema) -> Any:
+def _make_init(final: type, mid: Any, schema: Schema) -> Any:
     ns: dict[str, Any] = {
         "_new_node": new_node,
         "_set_vein": final.__vein_set_node__,  # type: ignore[attr-defined]
@@ -362,9 +382,21 @@ def _make_init(final: type, mid: type, schema: Schema) -> Any:
              "    _set_vein(self, node)",
              "    _base_init(self, *args, **kwargs)"]
     if not schema.dynamic:
+        # attrs' __init__ runs the validators: report a failure like an assignment would
+        # (a ValidationError, secret values hidden) instead of the validator's own text.
+        ns["_init_failed"] = _init_failed
+        lines[-1:] = [
+            "    try:",
+            "        _base_init(self, *args, **kwargs)",
+            "    except (ValueError, TypeError) as exc:",
+            "        found = _init_failed(self, exc)",
+            "        if found is None:",
+            "            raise",
+            "        raise found from None",
+        ]
         for i, spec in enumerate(schema.fields.values()):
             a = spec.attribute
-            if spec.check is None or spec.nested is not None:
+            if spec.check is None:  # nested fields too: a mapping is structured, junk rejected
                 continue
             if not a.init and a.default is attrs.NOTHING:
                 continue
@@ -390,6 +422,32 @@ def _make_init(final: type, mid: type, schema: Schema) -> Any:
     fn.__wrapped__ = mid.__init__  # type: ignore[attr-defined]  # inspect.signature follows it
     fn.__doc__ = mid.__init__.__doc__
     return fn
+
+
+def _init_failed(obj: Any, exc: BaseException) -> ValidationError | None:
+    """Find which fields made attrs' ``__init__`` fail (wrong type or rejected by a validator).
+
+    Returns ``None`` when no field explains *exc* (e.g. a missing argument): it is re-raised.
+    """
+    from .write import validator_error
+
+    entries = []
+    for spec in schema_of(type(obj)).fields.values():
+        try:
+            value = object.__getattribute__(obj, spec.name)
+        except AttributeError:
+            continue
+        try:
+            if spec.check is not None and type(value) is not spec.fast_type:
+                spec.check(value)
+            a = spec.attribute
+            if a.validator is not None:
+                a.validator(obj, a, value)
+        except ConversionError as err:
+            entries.extend(type_error(obj, spec, err).errors)
+        except (ValueError, TypeError) as err:
+            entries.extend(validator_error(obj, spec, err).errors)
+    return ValidationError(entries) if entries else None
 
 
 def iter_flow_children(obj: Any) -> Iterator[tuple[str, Any]]:

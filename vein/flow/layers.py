@@ -103,7 +103,9 @@ def _flatten(
         spec = by_key.get(key) or fields.get(key)
         here = keys + (key,)
         if spec is None:
-            if schema.dynamic and not key.startswith("_"):
+            if schema.open:
+                _open_entry(schema, key, raw, doc, here, prefix, out, errors, depth)
+            elif schema.dynamic and not key.startswith("_"):
                 value = raw if runtime else _plain_value(raw)
                 out[prefix + key] = (value, doc.locate(here))
             elif doc.strict:
@@ -139,6 +141,43 @@ def _flatten(
             errors.append(ErrorEntry(path + exc.subpath, exc.render(spec.secret), doc.locate(here)))
             continue
         out[path] = (value, doc.locate(here))
+
+
+def _open_entry(
+    schema: Schema,
+    key: str,
+    raw: Any,
+    doc: Document,
+    here: tuple[str, ...],
+    prefix: str,
+    out: Flat,
+    errors: list[ErrorEntry],
+    depth: int,
+) -> None:
+    """One key of a schema-less document: a nested mapping is a namespace, else a leaf."""
+    path = prefix + key
+    if isinstance(raw, Mapping) and raw:
+        _flatten(schema, raw, doc, here, path + ".", out, errors, depth + 1)
+        return
+    if doc.runtime:
+        value = raw
+    elif doc.current is not None and isinstance(raw, str) and type(raw) is str:
+        # Env text takes the type of the value it replaces (schema-less rule).
+        current = doc.current(path)
+        value = raw
+        if current is not MISSING and current is not None and not isinstance(current, str):
+            from ..structuring import structure_value
+
+            try:
+                value = structure_value(raw, type(current))
+            except ConversionError as exc:
+                errors.append(
+                    ErrorEntry(path, exc.render(False) + f" (the type of the current value, {type(current).__name__})", doc.locate(here))
+                )
+                return
+    else:
+        value = _plain_value(raw)
+    out[path] = (dict(value) if isinstance(value, Mapping) else value, doc.locate(here))
 
 
 def _plain_value(raw: Any) -> Any:
@@ -184,11 +223,19 @@ def leaf_spec(schema: Schema, path: str) -> FieldSpec | None:
 
 
 class _Targets:
-    """Finds the object and spec behind a dotted path from the root (cached per update)."""
+    """Finds the object and spec behind a dotted path from the root (cached per update).
+
+    ``get`` may return ``None`` as the object for a path whose parents do not exist yet
+    (schema-less namespaces); ``ensure`` creates them, at commit time only.
+    """
 
     def __init__(self, root: Any) -> None:
         self.root = root
         self.cache: dict[str, tuple[Any, FieldSpec | None, str]] = {}
+        self.created: list[tuple[Any, str]] = []
+
+    def ensure(self, path: str) -> tuple[Any, FieldSpec | None, str]:
+        return self.get(path)
 
     def get(self, path: str) -> tuple[Any, FieldSpec | None, str]:
         found = self.cache.get(path)
@@ -207,6 +254,8 @@ class _Targets:
 
 def _current_prov(targets: _Targets, path: str) -> Provenance:
     obj, _spec, name = targets.get(path)
+    if obj is None:
+        return DEFAULT
     prov = obj._vein.prov
     return prov.get(name, DEFAULT) if prov else DEFAULT
 
@@ -298,7 +347,7 @@ def _validate(targets: _Targets, planned: Flat, errors: list[ErrorEntry]) -> Fla
             continue
         a = spec.attribute
         try:
-            conv = a.converter
+            conv: Any = a.converter  # attrs' stubs do not declare Converter's attributes
             if conv is not None:
                 inner = getattr(conv, "converter", None)
                 if inner is not None and hasattr(conv, "takes_self"):
@@ -332,15 +381,14 @@ def _commit(targets: _Targets, final: Flat) -> tuple[Pending, list[tuple[Any, st
     undo: list[tuple[Any, str, Any, Provenance | None]] = []
     osa = object.__setattr__
     for path, (value, prov) in final.items():
-        obj, spec, name = targets.get(path)
+        obj, spec, name = targets.ensure(path)
         node: Node = obj._vein
         provs = node.prov
         if provs is None:
             provs = node.prov = {}
         before_prov = provs.get(name)
-        if spec is None:  # a dynamic attribute
-            d = obj.__dict__
-            old = d.get(name, MISSING)
+        if spec is None:  # a dynamic attribute or a schema-less key
+            old = obj.__vein_get__(name)
         else:
             old = getattr(obj, name)
         if prov is DEFAULT:
@@ -351,11 +399,12 @@ def _commit(targets: _Targets, final: Flat) -> tuple[Pending, list[tuple[Any, st
         undo.append((obj, name, old, before_prov))
         if same:
             continue
-        if value is MISSING:
-            del obj.__dict__[name]
+        if spec is None:
+            obj.__vein_put__(name, value)  # MISSING removes the key
         else:
             osa(obj, name, value)
-        changes.append((node, name, old, value, prov, bool(spec is not None and spec.secret), path))
+        secret = spec.secret if spec is not None else obj.__vein_is_secret__(name)
+        changes.append((node, name, old, value, prov, secret, path))
     return changes, undo
 
 
@@ -366,11 +415,12 @@ def _equal(a: Any, b: Any) -> bool:
         return False
 
 
-def rollback(undo: list[tuple[Any, str, Any, Provenance | None]]) -> None:
+def rollback(undo: list[tuple[Any, str, Any, Provenance | None]], targets: _Targets | None = None) -> None:
     osa = object.__setattr__
     for obj, name, old, prov in reversed(undo):
-        if old is MISSING:
-            obj.__dict__.pop(name, None)
+        spec = schema_of(type(obj)).fields.get(name)
+        if spec is None:
+            obj.__vein_put__(name, old)
         else:
             osa(obj, name, old)
         provs = obj._vein.prov
@@ -388,12 +438,19 @@ def update(obj: Any, sources: Iterable[Any]) -> list[Change]:
     tree = node.tree or node.find_tree()
     prefix = node.path_prefix()
     docs = read_documents(sources, schema)
+    if schema.open:
+        lookup = obj.__vein_lookup__
+        for doc in docs:
+            if doc.text:
+                doc.current = lookup
     errors: list[ErrorEntry] = []
-    entries = [(doc, flatten(schema, doc, errors, prefix)) for doc in docs]
+    entries = [(doc, flatten(schema, doc, errors, "")) for doc in docs]
+    if prefix:
+        entries = [(doc, {prefix + p: v for p, v in flat.items()}) for doc, flat in entries]
     if errors:
         raise ValidationError(errors)
     root = tree.root.obj
-    targets = _Targets(root)
+    targets: _Targets = getattr(type(root), "__vein_targets__", _Targets)(root)
     with tree.lock:
         layers = tree.layers
         planned, new_flats, order = _plan(layers, targets, schema_of(type(root)), entries)
@@ -405,7 +462,9 @@ def update(obj: Any, sources: Iterable[Any]) -> list[Change]:
             try:
                 tree.policies_on.after_update(pending)
             except BaseException:
-                rollback(undo)
+                rollback(undo, targets)
+                for parent, key in reversed(targets.created):
+                    parent.__vein_put__(key, MISSING)
                 raise
         for k in order:
             if k in new_flats:
@@ -535,7 +594,7 @@ def _build(
     env_names: list[Any],
     parent: tuple[Node, str] | None,
 ) -> Any:
-    obj = object.__new__(cls)
+    obj: Any = object.__new__(cls)
     node = new_node(obj)
     cls.__vein_set_node__(obj, node)  # type: ignore[attr-defined]
     if parent is not None:

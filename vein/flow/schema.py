@@ -70,10 +70,13 @@ class FieldSpec:
 class Schema:
     """All fields of one flow class."""
 
-    def __init__(self, cls: type, fields: dict[str, FieldSpec], dynamic: bool) -> None:
+    def __init__(self, cls: type, fields: dict[str, FieldSpec], dynamic: bool, open: bool = False) -> None:  # noqa: A002
         self.cls = cls
         self.fields = fields
         self.dynamic = dynamic
+        # An open schema (the schema-less config) takes any key; nested mappings become
+        # namespaces that merge deeply, like nested flow classes.
+        self.open = open
         self.by_key = {spec.key: spec for spec in fields.values()}
         self.nested = tuple(name for name, spec in fields.items() if spec.nested is not None)
         self._env_maps: dict[str, Any] = {}
@@ -126,8 +129,8 @@ class SchemaError(VeinError, TypeError):
 
 def build_schema(cls: type, dynamic: bool) -> Schema:
     """Compile the schema of an attrs class (annotations must be resolvable)."""
-    attrs.resolve_types(cls)
-    fields: dict[str, FieldSpec] = {}
+    # Names first: a clash must be reported at class creation even when forward
+    # references postpone the rest of the schema to first use.
     for a in attrs.fields(cls):
         if a.name in RESERVED:
             raise SchemaError(
@@ -137,6 +140,9 @@ def build_schema(cls: type, dynamic: bool) -> Schema:
             )
         if a.name.startswith("_vein"):
             raise SchemaError(f"{cls.__qualname__}: field names starting with '_vein' are reserved")
+    attrs.resolve_types(cls)
+    fields: dict[str, FieldSpec] = {}
+    for a in attrs.fields(cls):
         tp = a.type if a.type is not None else Any
         info = info_of(a)
         nested = tp if is_flow_class(tp) else None

@@ -37,6 +37,9 @@ class Document:
     strict: bool = True
     runtime: bool = False
     env_name: Callable[[str], str | None] | None = None  # env: the variable for a path
+    # Schema-less env: text takes the type of the current value at a dotted path.
+    current: Callable[[str], Any] | None = None
+    text: bool = False  # every value is text from the environment
 
 
 @runtime_checkable
@@ -171,7 +174,7 @@ def check_mapping_root(data: Any, display: str, what: str) -> Mapping[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, Mapping):
-        kind = type(data).__name__
+        kind = "str" if isinstance(data, str) else type(data).__name__  # also a YAML Plain
         kind = {"list": "a list", "str": "a string", "int": "a number", "float": "a number",
                 "bool": "a boolean"}.get(kind, kind)
         raise SourceError(f"the top level of a {what} must be a mapping (key: value), not {kind}", source=display)

@@ -56,10 +56,12 @@ class EnvMap:
             if kind == _LEAF:
                 self.by_path[".".join(here)] = name
             if spec.info.env:
-                if spec.info.env in self.exact or spec.info.env.upper() in self.names:
+                taken = self.exact.get(spec.info.env)
+                other = taken[0] if taken else self.names.get(spec.info.env.upper(), (0, None))[1]
+                if other is not None and other != here:  # not its own prefixed name
                     raise SchemaError(
-                        f"env variable {spec.info.env!r} of field {'.'.join(here)!r} is "
-                        "already used by another field"
+                        f"fields {'.'.join(other)!r} and {'.'.join(here)!r} both map to the "
+                        f"environment variable {spec.info.env}; rename one or change its env="
                     )
                 self.exact[spec.info.env] = (here, spec)
                 self.by_path.setdefault(".".join(here), spec.info.env)
@@ -68,6 +70,8 @@ class EnvMap:
 
     def _claim(self, name: str, entry: tuple[int, tuple[str, ...], FieldSpec | None]) -> None:
         found = self.names.get(name)
+        if found is None:  # an exact env= name declared earlier, spelled in another case
+            found = next(((0, p, s) for e, (p, s) in self.exact.items() if e.upper() == name), None)
         if found is not None:
             raise SchemaError(
                 f"fields {'.'.join(found[1])!r} and {'.'.join(entry[1])!r} both map to the "
@@ -136,7 +140,7 @@ class EnvSource:
     def read(self, schema: Schema | None) -> Document:
         found = self._prefixed()
         self._last = found
-        if schema is None:
+        if schema is None or schema.open:
             return self._schemaless(found)
         emap: EnvMap | None = schema._env_maps.get(self.prefix)
         if emap is None:
@@ -187,10 +191,10 @@ class EnvSource:
             where[path] = var
         env = self.environ if self.environ is not None else os.environ
         for exact, (path, spec) in emap.exact.items():
-            value = env.get(exact)
-            if value is None or not self._keep(exact, value, spec, errors):
+            exact_value = env.get(exact)
+            if exact_value is None or not self._keep(exact, exact_value, spec, errors):
                 continue
-            _set(data, path, self._text(value, spec))
+            _set(data, path, self._text(exact_value, spec))
             where[path] = exact
         layer = self.key
 
@@ -273,7 +277,7 @@ class EnvSource:
         def locate(path: tuple[str, ...]) -> Provenance:
             return Provenance("env", where.get(path) or self.prefix + "__".join(path).upper(), layer=layer)
 
-        return Document(data, locate, layer, strict=False)
+        return Document(data, locate, layer, strict=False, text=True)
 
 
 def _get_nested(data: dict[str, Any], path: tuple[str, ...]) -> Any:

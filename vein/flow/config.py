@@ -1,0 +1,402 @@
+"""The schema-less config: ``vein.config`` and ``vein.Config()``.
+
+The same engine as flow classes (events, layers, provenance, atomic updates), without a
+schema: values keep the types their source gives (YAML 1.2 core schema; env text takes the
+type of the value it replaces), nested mappings become namespaces that merge deeply.
+
+Reading a missing name raises ``AttributeError`` (with a did-you-mean), so ``hasattr`` and
+``getattr(config, name, default)`` answer correctly and a typo never creates a key -- yet
+``config.a.b.c = 1`` on a fresh config creates the chain.  The two are reconciled by
+looking at the calling code: a missing name read as part of an assignment target
+(``config.a.b.c = ...``) yields a placeholder that creates the namespaces when the final
+assignment happens; any other read raises.
+"""
+
+from __future__ import annotations
+
+import dis
+import re
+import sys
+import types
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Final, TypeVar, cast
+
+from .declare import Flow
+from .events import MISSING
+from .layers import _Targets, update
+from .provenance import DEFAULT, Provenance
+from .schema import SCHEMA_ATTR, Schema, did_you_mean
+from .state import new_node
+
+__all__ = ["Config"]
+
+T = TypeVar("T")
+
+#: Keys whose values are masked like secret fields unless declared otherwise.
+SECRET_NAMES: Final = re.compile(r"(pass(word|wd)?|secret|token|api_?key|private_?key|credential)", re.I)
+
+_store_chains: dict[types.CodeType, frozenset[int]] = {}
+
+
+def _store_chain_offsets(code: types.CodeType) -> frozenset[int]:
+    found = _store_chains.get(code)
+    if found is None:
+        instrs = [i for i in dis.get_instructions(code) if i.opname != "CACHE"]
+        offsets = set()
+        for n, ins in enumerate(instrs):
+            if ins.opname != "LOAD_ATTR":
+                continue
+            j = n + 1
+            while j < len(instrs) and instrs[j].opname == "LOAD_ATTR":
+                j += 1
+            if j < len(instrs) and instrs[j].opname == "STORE_ATTR":
+                offsets.add(ins.offset)
+        found = _store_chains[code] = frozenset(offsets)
+    return found
+
+
+def _in_store_chain(depth: int = 2) -> bool:
+    """Is the attribute being read part of an assignment target (``x.a.b = ...``)?"""
+    try:
+        frame = sys._getframe(depth)
+    except ValueError:  # pragma: no cover - no caller frame
+        return False
+    return frame.f_lasti in _store_chain_offsets(frame.f_code)
+
+
+class _Pending:
+    """``config.a.b`` inside ``config.a.b.c = 1``: creates the chain on assignment."""
+
+    __slots__ = ("_owner", "_path")
+
+    def __init__(self, owner: Config, path: tuple[str, ...]) -> None:
+        object.__setattr__(self, "_owner", owner)
+        object.__setattr__(self, "_path", path)
+
+    def __getattr__(self, name: str) -> _Pending:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _Pending(self._owner, (*self._path, name))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        data: Any = value
+        for part in reversed((*self._path, name)):
+            data = {part: data}
+        update(self._owner, [data])
+
+    def __repr__(self) -> str:
+        return f"<vein pending namespace {'.'.join(self._path)!r}>"
+
+
+class _ConfigTargets(_Targets):
+    """Path navigation through namespaces; creates missing ones at commit time."""
+
+    def get(self, path: str) -> tuple[Any, Any, str]:
+        found = self.cache.get(path)
+        if found is not None:
+            return found
+        obj: Any = self.root
+        parts = path.split(".")
+        for part in parts[:-1]:
+            nxt = obj._data.get(part)
+            if not isinstance(nxt, Config):
+                return (None, None, parts[-1])
+            obj = nxt
+        found = (obj, None, parts[-1])
+        self.cache[path] = found
+        return found
+
+    def ensure(self, path: str) -> tuple[Any, Any, str]:
+        obj: Any = self.root
+        parts = path.split(".")
+        for part in parts[:-1]:
+            nxt = obj._data.get(part)
+            if not isinstance(nxt, Config):
+                nxt = Config._child(obj, part)
+                obj._data[part] = nxt
+                self.created.append((obj, part))
+            obj = nxt
+        found = (obj, None, parts[-1])
+        self.cache[path] = found
+        return found
+
+
+class Config(Flow):
+    """A schema-less, evented configuration tree (``vein.config`` is the shared one).
+
+    Attribute and mapping access both work: ``config.database.host``,
+    ``config["database"]["host"]``, ``config.get("database.host", default)``.  A key that
+    clashes with a method name (``update``, ``get``, ``keys``...) is reachable with
+    ``config["update"]``.
+    """
+
+    __slots__ = ("__weakref__", "_data", "_secrets", "_typed", "_vein")
+    __vein_final__ = True
+    __vein_targets__ = _ConfigTargets
+
+    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+        object.__setattr__(self, "_vein", new_node(self))
+        object.__setattr__(self, "_data", {})
+        object.__setattr__(self, "_secrets", set())
+        object.__setattr__(self, "_typed", None)
+        if data:
+            update(self, [data])
+
+    @classmethod
+    def _child(cls, parent: Config, name: str) -> Config:
+        child = object.__new__(cls)
+        node = new_node(child)
+        node.parent = parent._vein
+        node.name = name
+        object.__setattr__(child, "_vein", node)
+        object.__setattr__(child, "_data", {})
+        object.__setattr__(child, "_secrets", set())
+        object.__setattr__(child, "_typed", None)
+        return child
+
+    # --- attribute access ---------------------------------------------------------------
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("_vein", "_data", "_secrets", "_typed"):
+            raise AttributeError(name)
+        data = self._data
+        if name in data:
+            return data[name]
+        typed = self._typed
+        if typed is not None:
+            return getattr(typed, name)
+        if _in_store_chain():
+            return _Pending(self, (name,))
+        raise AttributeError(
+            f"config has no key {self._vein.path_prefix() + name!r}{did_you_mean(name, list(data))}",
+            name=name,
+            obj=self,
+        )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            raise AttributeError(f"config keys may not start with '_' ({name!r}); use config[{name!r}]")
+        if hasattr(type(self), name):
+            raise AttributeError(
+                f"{name!r} is a method of the config; set the key with config[{name!r}] = ..."
+            )
+        if self._typed is not None:
+            setattr(self._typed, name, value)
+            return
+        self[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    # --- mapping access -----------------------------------------------------------------
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self._data[key]
+        except KeyError:
+            raise KeyError(key) from None
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if isinstance(value, Config):
+            value = value.to_dict()
+        existing = self._data.get(key, MISSING)
+        if isinstance(value, Mapping) and value:
+            # Assignment replaces the namespace: keys missing from the new mapping go.
+            removals = _removals(existing, key, value) if isinstance(existing, Config) else {}
+            if removals:
+                update(self, [_RemovalDoc.make(removals), {key: value}])
+            else:
+                update(self, [{key: value}])
+            return
+        if isinstance(existing, Config):
+            update(self, [_RemovalDoc.make(_removals(existing, key, {}))])
+        update(self, [{key: dict(value) if isinstance(value, Mapping) else value}])
+
+    def __delitem__(self, key: str) -> None:
+        existing = self._data.get(key, MISSING)
+        if existing is MISSING:
+            raise KeyError(key)
+        if isinstance(existing, Config):
+            update(self, [_RemovalDoc.make(_removals(existing, key, {}))])
+            self._data.pop(key, None)
+        else:
+            update(self, [_RemovalDoc.make({key: None})])
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._data))
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def keys(self) -> list[str]:  # type: ignore[override]
+        return list(self._data)
+
+    def values(self) -> list[Any]:  # type: ignore[override]
+        return list(self._data.values())
+
+    def items(self) -> list[tuple[str, Any]]:  # type: ignore[override]
+        return list(self._data.items())
+
+    def get(self, path: str, default: Any = None) -> Any:  # type: ignore[override]
+        """The value at a dotted *path* (``"database.host"``), or *default*."""
+        obj: Any = self
+        for part in path.split("."):
+            if not isinstance(obj, Config):
+                return default
+            obj = obj._data.get(part, MISSING)
+            if obj is MISSING:
+                return default
+        return obj
+
+    def to_dict(self, *, redact: bool = False) -> dict[str, Any]:
+        """Plain nested data (secret-looking keys masked with *redact*)."""
+        from .dump import plain
+
+        out: dict[str, Any] = {}
+        for key, value in self._data.items():
+            if isinstance(value, Config):
+                out[key] = value.to_dict(redact=redact)
+            elif redact and self.__vein_is_secret__(key) and value not in (None, ""):
+                out[key] = "***"
+            else:
+                out[key] = plain(value)
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Config):
+            return self.to_dict() == other.to_dict()
+        if isinstance(other, Mapping):
+            return self.to_dict() == dict(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Config({self.to_dict(redact=True)!r})"
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | {k for k in self._data if k.isidentifier()})
+
+    # --- engine hooks -------------------------------------------------------------------
+
+    def __vein_get__(self, name: str) -> Any:
+        return self._data.get(name, MISSING)
+
+    def __vein_put__(self, name: str, value: Any) -> None:
+        if value is MISSING:
+            self._data.pop(name, None)
+        else:
+            self._data[name] = value
+
+    def __vein_is_secret__(self, name: str) -> bool:
+        return name in self._secrets or bool(SECRET_NAMES.search(name))
+
+    def __vein_lookup__(self, path: str) -> Any:
+        value = self.get(path, MISSING)
+        return MISSING if isinstance(value, Config) else value
+
+    def explain(self, path: str) -> Provenance:
+        """Where the value at dotted *path* came from."""
+        obj: Any = self
+        parts = path.split(".")
+        for part in parts[:-1]:
+            obj = obj._data.get(part) if isinstance(obj, Config) else None
+        if not isinstance(obj, Config) or parts[-1] not in obj._data:
+            raise ValueError(f"config has no key {path!r}{did_you_mean(path, list(_all_paths(self)))}")
+        provs = obj._vein.prov
+        return provs.get(parts[-1], DEFAULT) if provs else DEFAULT
+
+    def secret(self, *keys: str) -> None:
+        """Treat these keys (of this namespace) as secrets: masked in events, dumps, errors."""
+        self._secrets.update(keys)
+
+    # --- the process-wide config --------------------------------------------------------
+
+    def use(self, settings: T) -> T:
+        """Install a typed flow object as the process-wide config and return it.
+
+        Attribute reads and writes on this config then go to it, and
+        ``config.typed(Settings)`` gives it back with its type (so type checkers check
+        access).
+        """
+        object.__setattr__(self, "_typed", settings)
+        return settings
+
+    def typed(self, cls: type[T]) -> T:
+        """The typed config installed with :meth:`use`, checked to be a *cls*."""
+        typed = self._typed
+        if not isinstance(typed, cls):
+            raise LookupError(f"no {cls.__name__} is installed as the config (see Config.use)")
+        return cast(T, typed)
+
+    def reset(self) -> None:
+        """Forget every key, layer, subscription and installed typed config (for tests)."""
+        object.__setattr__(self, "_vein", new_node(self))
+        object.__setattr__(self, "_data", {})
+        object.__setattr__(self, "_secrets", set())
+        object.__setattr__(self, "_typed", None)
+
+
+setattr(Config, SCHEMA_ATTR, Schema(Config, {}, dynamic=True, open=True))
+Config.__vein_set_node__ = Config._vein.__set__  # type: ignore[attr-defined]
+
+
+def _all_paths(cfg: Config, prefix: str = "") -> Iterator[str]:
+    for key, value in cfg._data.items():
+        if isinstance(value, Config):
+            yield from _all_paths(value, f"{prefix}{key}.")
+        else:
+            yield prefix + key
+
+
+def _removals(existing: Config, key: str, keep: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for path in _all_paths(existing, key + "."):
+        node: Any = {key: keep}
+        for part in path.split("."):
+            node = node.get(part, MISSING) if isinstance(node, Mapping) else MISSING
+        if node is MISSING:
+            out[path] = None
+    return out
+
+
+class _RemovalDoc:
+    """A document that removes keys (as runtime writes of MISSING)."""
+
+    @staticmethod
+    def make(paths: Mapping[str, Any]) -> Any:
+        from ..sources.base import Document
+
+        return _RemovalSource(list(paths))
+
+
+class _RemovalSource:
+    key = "\0removal"
+
+    def __init__(self, paths: list[str]) -> None:
+        self.paths = paths
+
+    def read(self, schema: Any) -> Any:
+        from ..sources.base import Document
+        from .provenance import RUNTIME
+
+        data: dict[str, Any] = {}
+        for path in self.paths:
+            node = data
+            parts = path.split(".")
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            node[parts[-1]] = MISSING
+        return Document(data, lambda _p: RUNTIME, None, strict=True, runtime=True)
+
+    def changed(self) -> bool:
+        return False
+
+
+_: Callable[..., Any] = _RemovalDoc.make
