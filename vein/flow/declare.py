@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, dataclass_transform, overload
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, dataclass_transform, overload
 
 import attrs
 
@@ -36,6 +36,7 @@ __all__ = ["Flow", "flow"]
 
 T = TypeVar("T")
 C = TypeVar("C", bound=Callable[..., Any])
+_F = TypeVar("_F", bound="Flow")
 
 
 def _passthrough(_inst: Any, _attribute: Any, value: Any) -> Any:
@@ -50,10 +51,33 @@ class FlowMeta(type):
     def __new__(
         mcls, name: str, bases: tuple[type, ...], ns: dict[str, Any], **options: Any
     ) -> FlowMeta:
-        cls = super().__new__(mcls, name, bases, ns)
         if "__attrs_attrs__" in ns or "__vein_final__" in ns or not bases:
-            return cls  # attrs rebuilding a class, vein's own flow class, or Flow itself
-        result: FlowMeta = _instrument(cls, **options)
+            # attrs rebuilding a class, vein's own flow class, or Flow itself.
+            return super().__new__(mcls, name, bases, ns)
+        dynamic = options.pop("dynamic", None)
+        if dynamic is None:
+            dynamic = "__init__" in ns
+        # Fields go to the attrs class; methods go to the flow class the user gets back,
+        # so that zero-argument super() in them starts above it (no recursion through
+        # vein's __init__).  attrs' own hooks must be seen by attrs, so they stay.
+        classcell = ns.pop("__classcell__", None)
+        annotations = ns.get("__annotations__", {})
+        field_ns: dict[str, Any] = {}
+        methods: dict[str, Any] = {}
+        for key, value in ns.items():
+            if (
+                key in ("__module__", "__qualname__", "__annotations__", "__doc__")
+                or key in annotations
+                or type(value).__name__ == "_CountingAttr"
+                or key.startswith("__attrs_")
+            ):
+                field_ns[key] = value
+            elif key != "__slots__":
+                methods[key] = value
+        raw = super().__new__(mcls, name, bases, field_ns)
+        result: FlowMeta = _instrument(raw, dynamic=dynamic, methods=methods)
+        if classcell is not None:
+            classcell.cell_contents = result
         return result
 
     def __init__(cls, name: str, bases: tuple[type, ...], ns: dict[str, Any], **options: Any) -> None:
@@ -73,6 +97,8 @@ class Flow(metaclass=FlowMeta):
 
     if TYPE_CHECKING:
         _vein: Any
+        # Lets type checkers see every flow class as an attrs class (attrs.fields, asdict).
+        __attrs_attrs__: ClassVar[tuple[attrs.Attribute[Any], ...]]
 
     # --- events ---------------------------------------------------------------------
 
@@ -142,6 +168,15 @@ class Flow(metaclass=FlowMeta):
         from .dump import to_dict
 
         return to_dict(self, redact=redact)
+
+    @classmethod
+    def from_dict(
+        cls: type[_F], data: Mapping[str, Any], *, strict: bool = True, normalize_keys: bool = False
+    ) -> _F:
+        """Structure a plain (legacy) dict into this class (see :func:`vein.structure`)."""
+        from ..api import structure
+
+        return structure(data, cls, strict=strict, normalize_keys=normalize_keys)
 
     def __getitem__(self, key: str) -> Any:
         """Dict-style read access (``settings["database"]["host"]``) for legacy code."""
@@ -268,11 +303,15 @@ def flow(cls: type[T] | None = None, /, *, dynamic: bool | None = None) -> Any:
     return _instrument(cls, dynamic=dynamic)
 
 
-def _instrument(cls: type, dynamic: bool | None = None) -> Any:
+def _instrument(
+    cls: type, dynamic: bool | None = None, methods: dict[str, Any] | None = None
+) -> Any:
     if SCHEMA_ATTR in cls.__dict__ or "__vein_final__" in cls.__dict__:
         return cls  # already a flow class
     if dynamic is None:
         dynamic = "__init__" in cls.__dict__
+    methods = dict(methods or {})
+    user_init = methods.pop("__init__", None)
     name, qualname, module = cls.__name__, cls.__qualname__, cls.__module__
     if "__attrs_attrs__" in cls.__dict__:
         # An attrs class: subclass it so attrs regenerates an __init__ that bypasses
@@ -281,12 +320,11 @@ def _instrument(cls: type, dynamic: bool | None = None) -> Any:
         sub = type(cls)(name, (cls,), body)
         mid = attrs.define(sub, slots=True, on_setattr=_passthrough)
     else:
-        mid = attrs.define(cls, slots=True, on_setattr=_passthrough)
+        mid = attrs.define(cls, slots=True, on_setattr=_passthrough, init=user_init is None)
     has_node_slot = any("_vein" in getattr(b, "__slots__", ()) for b in mid.__mro__)
     slots: tuple[str, ...] = () if has_node_slot else ("_vein",)
-    if dynamic and not any("__dict__" in getattr(b, "__slots__", ()) for b in mid.__mro__):
-        if not hasattr(mid, "__dict__") or isinstance(getattr(mid, "__dict__", None), dict):
-            slots += ("__dict__",)
+    if dynamic and mid.__dictoffset__ == 0:
+        slots += ("__dict__",)  # dynamic state keeps undeclared attributes here
     ns: dict[str, Any] = {
         "__module__": module,
         "__qualname__": qualname,
@@ -298,10 +336,14 @@ def _instrument(cls: type, dynamic: bool | None = None) -> Any:
         "__getstate__": Flow.__getstate__,
         "__setstate__": Flow.__setstate__,
     }
+    for key, value in methods.items():
+        if key not in ("__module__", "__qualname__", "__doc__"):
+            ns[key] = value
     bases = (mid,) if issubclass(mid, Flow) else (mid, Flow)
     final = FlowMeta(name, bases, ns)
     final.__vein_set_node__ = final._vein.__set__  # type: ignore[attr-defined]
     final.__vein_dynamic__ = dynamic  # type: ignore[attr-defined]
+    final.__vein_base_init__ = user_init if user_init is not None else mid.__init__  # type: ignore[attr-defined]
 
     def finish() -> Schema:
         return _finish(final, mid, dynamic)
@@ -349,7 +391,7 @@ def _finish(final: type, mid: type, dynamic: bool) -> Schema:
 
 def _make_other(final: type, schema: Schema, dynamic_write: Callable[..., None]) -> Any:
     osa = object.__setattr__
-    has_dict = "__dict__" in dir(final) and schema.dynamic
+    has_dict = schema.dynamic and final.__dictoffset__ != 0
 
     def other(self: Any, name: str, value: Any) -> None:
         if name.startswith("_"):
@@ -372,7 +414,7 @@ def _make_init(final: type, mid: Any, schema: Schema) -> Any:
     ns: dict[str, Any] = {
         "_new_node": new_node,
         "_set_vein": final.__vein_set_node__,  # type: ignore[attr-defined]
-        "_base_init": mid.__init__,
+        "_base_init": final.__vein_base_init__,  # type: ignore[attr-defined]
         "_Conversion": ConversionError,
         "_type_error": type_error,
         "_adopt": _adopt,
@@ -381,7 +423,19 @@ def _make_init(final: type, mid: Any, schema: Schema) -> Any:
              "    node = _new_node(self)",
              "    _set_vein(self, node)",
              "    _base_init(self, *args, **kwargs)"]
-    if not schema.dynamic:
+    if schema.dynamic:
+        # The user's own __init__ runs instead of attrs': give declared fields their
+        # defaults first, so a field it does not set still reads as its default.
+        specs_with_default = [spec for spec in schema.fields.values() if not spec.required]
+        if specs_with_default:
+            ns["_defaults"] = specs_with_default
+            ns["_osa"] = object.__setattr__
+            lines[-1:] = [
+                "    for spec in _defaults:",
+                "        _osa(self, spec.name, spec.default_value(self))",
+                "    _base_init(self, *args, **kwargs)",
+            ]
+    else:
         # attrs' __init__ runs the validators: report a failure like an assignment would
         # (a ValidationError, secret values hidden) instead of the validator's own text.
         ns["_init_failed"] = _init_failed
@@ -419,8 +473,9 @@ def _make_init(final: type, mid: Any, schema: Schema) -> Any:
         lines.append(f"    _adopt(self, node, {name!r})")
     fn = _compile("\n".join(lines) + "\n", "__init__", ns)
     fn.__qualname__ = f"{final.__qualname__}.__init__"
-    fn.__wrapped__ = mid.__init__  # type: ignore[attr-defined]  # inspect.signature follows it
-    fn.__doc__ = mid.__init__.__doc__
+    base_init = final.__vein_base_init__  # type: ignore[attr-defined]
+    fn.__wrapped__ = base_init  # type: ignore[attr-defined]  # inspect.signature follows it
+    fn.__doc__ = base_init.__doc__
     return fn
 
 

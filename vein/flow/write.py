@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ErrorEntry, ReadOnlyError, ValidationError
 from ..structuring import ConversionError
-from .events import emit
+from .events import MISSING, emit
 from .provenance import RUNTIME
 
 if TYPE_CHECKING:
@@ -81,6 +81,7 @@ def make_setter(cls: type, spec: FieldSpec, assign_nested: Callable[..., Any]) -
         "_set": descriptor.__set__,
         "_emit": emit,
         "_RUNTIME": RUNTIME,
+        "_MISSING": MISSING,
         "_Conversion": ConversionError,
         "_type_error": type_error,
         "_validator_error": validator_error,
@@ -100,7 +101,7 @@ def make_setter(cls: type, spec: FieldSpec, assign_nested: Callable[..., Any]) -
         else:
             body.append("value = _check(value)")
     if a.converter is not None:
-        conv = a.converter
+        conv: Any = a.converter  # attrs' stubs do not declare Converter's attributes
         if hasattr(conv, "converter") and hasattr(conv, "takes_self"):  # attrs.Converter
             ns["_conv"] = conv.converter
             if conv.takes_self or conv.takes_field:
@@ -132,7 +133,10 @@ def make_setter(cls: type, spec: FieldSpec, assign_nested: Callable[..., Any]) -
                 "    node = self._vein",
                 "    tree = node.tree or node.find_tree()",
                 "    with tree.lock:",
-                "        old = _get(self)",
+                "        try:",
+                "            old = _get(self)",
+                "        except AttributeError:",  # a dynamic class's field not set yet
+                "            old = _MISSING",
                 "        if old is value or old == value:",
                 "            return",
                 "        _set(self, value)",
