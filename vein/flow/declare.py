@@ -30,12 +30,13 @@ from .state import new_node
 from .write import _compile, make_setattr, make_setters, type_error
 
 if TYPE_CHECKING:
+    from ..watch import Watcher
     from .provenance import Provenance
 
 __all__ = ["Flow", "flow"]
 
 T = TypeVar("T")
-C = TypeVar("C", bound=Callable[..., Any])
+C = TypeVar("C", bound=Callable[[Change], Any])  # an on_change callback
 _F = TypeVar("_F", bound="Flow")
 
 
@@ -156,6 +157,25 @@ class Flow(metaclass=FlowMeta):
         from .layers import update
 
         return update(self, sources)
+
+    def watch(
+        self,
+        *sources: Any,
+        interval: float = 1.0,
+        on_error: Callable[[BaseException], Any] | None = None,
+        clock: Any = None,
+        start: bool = True,
+    ) -> Watcher:
+        """Apply *sources* as layers, then keep them live in a background thread.
+
+        Each poll re-applies the sources that changed with the same atomic ``update``; a
+        bad version keeps the last good state and is reported to *on_error* and the
+        tree's ``on_error`` handlers.  Returns a :class:`vein.Watcher` (``stop()``, or use
+        it as a context manager; ``poll()`` runs one cycle synchronously).
+        """
+        from ..watch import Watcher
+
+        return Watcher(self, sources, interval=interval, on_error=on_error, clock=clock, start=start)
 
     def explain(self, path: str) -> Provenance:
         """Where the current value at *path* came from."""
@@ -343,7 +363,7 @@ def _instrument(
     final = FlowMeta(name, bases, ns)
     final.__vein_set_node__ = final._vein.__set__  # type: ignore[attr-defined]
     final.__vein_dynamic__ = dynamic  # type: ignore[attr-defined]
-    final.__vein_base_init__ = user_init if user_init is not None else mid.__init__  # type: ignore[attr-defined]
+    final.__vein_base_init__ = user_init if user_init is not None else mid.__init__  # type: ignore[attr-defined,misc]
 
     def finish() -> Schema:
         return _finish(final, mid, dynamic)
