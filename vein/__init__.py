@@ -11,6 +11,7 @@ from .api import explain, load, structure, to_dict
 from .errors import ErrorEntry, ReadOnlyError, SourceError, ValidationError, VeinError, VeinWarning
 from .flow import MISSING, Change, Flow, Provenance, Subscription, field, flow
 from .flow.config import Config
+from .flow.txn import policy
 from .watch import Watcher
 from .sources import from_dict, from_env, from_json, from_toml, from_yaml
 
@@ -43,6 +44,7 @@ __all__ = [
     "from_toml",
     "from_yaml",
     "load",
+    "policy",
     "structure",
     "to_dict",
 ]

@@ -31,6 +31,7 @@ from .write import _compile, make_setattr, make_setters, type_error
 
 if TYPE_CHECKING:
     from ..watch import Watcher
+    from .txn import BatchContext
     from .provenance import Provenance
 
 __all__ = ["Flow", "flow"]
@@ -176,6 +177,19 @@ class Flow(metaclass=FlowMeta):
         from ..watch import Watcher
 
         return Watcher(self, sources, interval=interval, on_error=on_error, clock=clock, start=start)
+
+    def batch(self) -> BatchContext:
+        """Group writes: ``with settings.batch(): ...``.
+
+        Validators run per write, policies once at the end, events after the block (one
+        per changed leaf, first old to last new); an exception rolls every write back and
+        fires nothing.  Nested batches join the outer one.  The tree's lock is held for
+        the block, so other threads' writes wait (reads never do).
+        """
+        from .txn import BatchContext
+
+        node = self._vein
+        return BatchContext(node.tree or node.find_tree())
 
     def explain(self, path: str) -> Provenance:
         """Where the current value at *path* came from."""

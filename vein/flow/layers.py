@@ -458,9 +458,10 @@ def update(obj: Any, sources: Iterable[Any]) -> list[Change]:
         if errors:
             raise ValidationError(errors)
         pending, undo = _commit(targets, final)
-        if tree.policies_on is not None and pending:
+        batch = tree.batch
+        if batch is None and tree.policies_on is not None and pending:
             try:
-                tree.policies_on.after_update(pending)
+                tree.policies_on.check({n for n, *_rest in pending})
             except BaseException:
                 rollback(undo, targets)
                 for parent, key in reversed(targets.created):
@@ -473,10 +474,8 @@ def update(obj: Any, sources: Iterable[Any]) -> list[Change]:
                 else:
                     layers[k] = Layer(k, new_flats[k])
         tree.version += 1
-        batch = tree.batch
         if batch is not None:
-            for n, name, old, new, prov, secret, _path in pending:
-                batch.record(n.obj, n, name, old, new, prov, secret)
+            batch.absorb(pending, undo)
             pending = []
     for n, name, old, new, prov, secret, _path in pending:
         if n.subs is not None or n.parent is not None:
@@ -528,14 +527,16 @@ def dynamic_write(obj: Any, name: str, value: Any) -> None:
         if old is value or (old is not MISSING and _equal(old, value)):
             return
         d[name] = value
-        provs = node.prov
-        if provs is None:
-            provs = node.prov = {}
-        provs[name] = RUNTIME
         tree.version += 1
         if tree.batch is not None:
             tree.batch.record(obj, node, name, old, value, RUNTIME, False)
             return
+        if tree.policies_on is not None:
+            tree.policies_on(obj, node, name, old)
+        provs = node.prov
+        if provs is None:
+            provs = node.prov = {}
+        provs[name] = RUNTIME
     if node.subs is not None or node.parent is not None:
         emit(node, name, old, value, RUNTIME, False)
 

@@ -55,6 +55,10 @@ class Node:
         tree = node.tree
         if tree is None:
             tree = node.tree = Tree(node)
+            from .txn import PolicyRunner, tree_has_policies
+
+            if node.obj is not None and tree_has_policies(node.obj):
+                tree.policies_on = PolicyRunner()
         self.tree = tree
         return tree
 

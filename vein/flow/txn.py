@@ -1,0 +1,246 @@
+"""Policies (class invariants) and batches (transactions) of one tree.
+
+A *policy* is a method decorated ``@vein.policy`` that raises when the object is in a
+state it must never be in.  Policies of an object and of every ancestor run after each
+committed change (assignment, ``update``, end of a ``batch``, a watcher reload), with the
+tree's lock held; a policy that raises rolls the whole change back.
+
+A *batch* (``with obj.batch():``) holds the tree's lock for its block: writes are
+validated one by one, policies run once at the end, and events fire after the block --
+one per changed leaf, first old value to last new value.  An exception rolls every write
+of the block back and fires nothing.  A nested batch joins the outer one, with a
+savepoint: an exception leaving the inner block undoes the inner block's writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+from ..errors import ErrorEntry, ValidationError, VeinError
+from .events import MISSING, emit
+from .provenance import DEFAULT, Provenance
+from .schema import schema_of
+
+if TYPE_CHECKING:
+    from .state import Node, Tree
+
+__all__ = ["BatchContext", "policy"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+POLICY_MARK: Final = "__vein_policy__"
+
+
+def policy(fn: F) -> F:
+    """Mark a method as a class invariant, checked after every committed change.
+
+    The method takes only ``self`` and raises (``ValueError``, ``AssertionError``, ...)
+    when the state is not allowed; the change is then rolled back and a
+    :class:`vein.ValidationError` names the policy::
+
+        @vein.flow
+        class Pool:
+            min_size: int = 1
+            max_size: int = 10
+
+            @vein.policy
+            def sizes_ordered(self) -> None:
+                if self.min_size > self.max_size:
+                    raise ValueError("min_size must not exceed max_size")
+    """
+    setattr(fn, POLICY_MARK, True)
+    return fn
+
+
+def policies_of(cls: type) -> tuple[Callable[[Any], Any], ...]:
+    """The policy methods of *cls*, base classes first, each name once."""
+    seen: dict[str, Callable[[Any], Any]] = {}
+    for klass in reversed(cls.__mro__):
+        for name, value in vars(klass).items():
+            if callable(value) and getattr(value, POLICY_MARK, False):
+                seen[name] = value
+    return tuple(seen.values())
+
+
+def tree_has_policies(obj: Any) -> bool:
+    cls = type(obj)
+    if policies_of(cls):
+        return True
+    try:
+        schema = schema_of(cls)
+    except TypeError:
+        return False
+    return any(
+        child is not None and tree_has_policies(child)
+        for child in (getattr(obj, name, None) for name in schema.nested)
+    )
+
+
+def _restore(obj: Any, name: str, value: Any) -> None:
+    if schema_of(type(obj)).fields.get(name) is None:
+        obj.__vein_put__(name, value)
+    else:
+        object.__setattr__(obj, name, value)
+
+
+def _restore_prov(node: Node, name: str, prov: Provenance | None) -> None:
+    provs = node.prov
+    if prov is None or prov is DEFAULT:
+        if provs:
+            provs.pop(name, None)
+    else:
+        if provs is None:
+            provs = node.prov = {}
+        provs[name] = prov
+
+
+class PolicyRunner:
+    """``tree.policies_on``: present only when some class of the tree declares policies."""
+
+    def __call__(self, obj: Any, node: Node, name: str, old: Any) -> None:
+        """After one runtime write (lock held): check, and undo the store on failure."""
+        try:
+            self.check((node,))
+        except BaseException:
+            _restore(obj, name, old)
+            raise
+
+    def check(self, nodes: Iterable[Node]) -> None:
+        """Run the policies of *nodes* and of all their ancestors (each object once)."""
+        seen: set[int] = set()
+        errors: list[ErrorEntry] = []
+        for start in nodes:
+            n: Node | None = start
+            while n is not None:
+                if id(n) not in seen:
+                    seen.add(id(n))
+                    self._run(n, errors)
+                n = n.parent
+        if errors:
+            raise ValidationError(errors)
+
+    @staticmethod
+    def _run(node: Node, errors: list[ErrorEntry]) -> None:
+        obj = node.obj
+        for fn in policies_of(type(obj)):
+            try:
+                fn(obj)
+            except VeinError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure of a policy rejects
+                where = node.path_prefix().rstrip(".")
+                detail = str(exc) or type(exc).__name__
+                errors.append(ErrorEntry(where, f"policy {fn.__name__!r} rejected the change: {detail}"))
+
+
+_UNSET: Final = object()
+
+Entry = tuple[Any, "Node", str, Any, "Provenance | None", Any, Provenance, bool]
+
+
+class Batch:
+    """The writes of an open batch, in order, with what is needed to undo them."""
+
+    def __init__(self) -> None:
+        self.log: list[Entry] = []
+        self.marks: list[int] = []
+
+    def record(
+        self, obj: Any, node: Node, name: str, old: Any, new: Any, prov: Provenance, secret: bool,
+        old_prov: Any = _UNSET,
+    ) -> None:
+        if old_prov is _UNSET:
+            old_prov = node.prov.get(name) if node.prov else None
+        self.log.append((obj, node, name, old, old_prov, new, prov, secret))
+        _restore_prov(node, name, prov)
+
+    def absorb(self, pending: list[Any], undo: list[tuple[Any, str, Any, Provenance | None]]) -> None:
+        """Take the changes of an ``update`` made inside the batch."""
+        before = {(id(obj), name): (old, prov) for obj, name, old, prov in undo}
+        for node, name, old, new, prov, secret, _path in pending:
+            _old, old_prov = before.get((id(node.obj), name), (old, None))
+            self.log.append((node.obj, node, name, old, old_prov, new, prov, secret))
+
+    def rollback(self, mark: int = 0) -> None:
+        for obj, node, name, old, old_prov, _new, _prov, _secret in reversed(self.log[mark:]):
+            _restore(obj, name, old)
+            _restore_prov(node, name, old_prov)
+        del self.log[mark:]
+
+    def coalesced(self) -> list[tuple[Node, str, Any, Any, Provenance, bool]]:
+        firsts: dict[tuple[int, str], list[Any]] = {}
+        for _obj, node, name, old, _op, new, prov, secret in self.log:
+            key = (id(node), name)
+            entry = firsts.get(key)
+            if entry is None:
+                firsts[key] = [node, name, old, new, prov, secret]
+            else:
+                entry[3], entry[4] = new, prov
+        out = []
+        for node, name, old, new, prov, secret in firsts.values():
+            if old is new or (old is not MISSING and new is not MISSING and _same(old, new)):
+                continue
+            out.append((node, name, old, new, prov, secret))
+        return out
+
+    def nodes(self) -> set[Node]:
+        return {entry[1] for entry in self.log}
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+class BatchContext:
+    """``with obj.batch():`` -- see the module docstring."""
+
+    __slots__ = ("_mark", "_tree")
+
+    def __init__(self, tree: Tree) -> None:
+        self._tree = tree
+        self._mark = 0
+
+    def __enter__(self) -> BatchContext:
+        tree = self._tree
+        tree.lock.acquire()
+        batch = tree.batch
+        if batch is None:
+            batch = tree.batch = Batch()
+        self._mark = len(batch.log)
+        batch.marks.append(self._mark)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        tree = self._tree
+        batch: Batch = tree.batch
+        batch.marks.pop()
+        events: list[Any] = []
+        try:
+            if batch.marks:  # an inner batch: the outer one decides
+                if exc_type is not None:
+                    batch.rollback(self._mark)
+                return
+            tree.batch = None
+            if exc_type is not None:
+                batch.rollback()
+                return
+            if tree.policies_on is not None and batch.log:
+                try:
+                    tree.policies_on.check(batch.nodes())
+                except BaseException:
+                    batch.rollback()
+                    raise
+            events = batch.coalesced()
+            tree.version += 1
+        finally:
+            tree.lock.release()
+        for node, name, old, new, prov, secret in events:
+            if node.subs is not None or node.parent is not None:
+                emit(node, name, old, new, prov, secret)
