@@ -31,6 +31,7 @@ from .write import _compile, make_setattr, make_setters, type_error
 
 if TYPE_CHECKING:
     from ..watch import Watcher
+    from .snapshot import Snapshot
     from .txn import BatchContext
     from .provenance import Provenance
 
@@ -177,6 +178,16 @@ class Flow(metaclass=FlowMeta):
         from ..watch import Watcher
 
         return Watcher(self, sources, interval=interval, on_error=on_error, clock=clock, start=start)
+
+    def snapshot(self) -> Snapshot:
+        """An immutable, consistent copy of this object and everything below it.
+
+        Never mixes two updates; cached until the next change, so taking one per request
+        is cheap.  Reads like the object, compares and hashes by value, ``to_dict()``.
+        """
+        from .snapshot import take_snapshot
+
+        return take_snapshot(self)
 
     def batch(self) -> BatchContext:
         """Group writes: ``with settings.batch(): ...``.
