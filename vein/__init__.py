@@ -10,10 +10,11 @@ from __future__ import annotations
 from .api import explain, load, structure, to_dict
 from .errors import ErrorEntry, ReadOnlyError, SourceError, ValidationError, VeinError, VeinWarning
 from .flow import MISSING, Change, Flow, Provenance, Subscription, field, flow
+from .flow.computed import computed
 from .flow.config import Config
 from .flow.txn import policy
 from .watch import Watcher
-from .sources import from_dict, from_env, from_json, from_toml, from_yaml
+from .sources import from_appconfig, from_dict, from_env, from_json, from_toml, from_yaml
 
 __version__ = "0.1.0"
 
@@ -34,10 +35,12 @@ __all__ = [
     "Watcher",
     "VeinError",
     "VeinWarning",
+    "computed",
     "config",
     "explain",
     "field",
     "flow",
+    "from_appconfig",
     "from_dict",
     "from_env",
     "from_json",

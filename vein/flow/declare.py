@@ -294,7 +294,12 @@ def _check_path(obj: Any, path: str) -> None:
     if path == "*":
         return
     schema = schema_of(type(obj))
-    if schema.dynamic or getattr(type(obj), "__vein_open__", False):
+    if schema.dynamic or schema.open:
+        return
+    head, _, rest = path.rpartition(".")
+    owner = schema.spec_at(head) if head else None
+    target = schema_of(owner[1].nested) if owner is not None and owner[1].nested else schema
+    if rest in target.computed and (not head or owner is not None):
         return
     if schema.spec_at(path) is None:
         raise ValueError(
@@ -430,6 +435,11 @@ def _finish(final: type, mid: type, dynamic: bool) -> Schema:
     final.__vein_setters__ = setters  # type: ignore[attr-defined]
     final.__setattr__ = make_setattr(setters, _make_other(final, schema, dynamic_write))  # type: ignore[method-assign]
     final.__init__ = _make_init(final, mid, schema)  # type: ignore[misc]
+    from .computed import computed
+
+    schema.computed = frozenset(
+        name for name in dir(final) if isinstance(getattr(final, name, None), computed)
+    )
     setattr(final, SCHEMA_ATTR, schema)
     return schema
 

@@ -66,11 +66,25 @@ class Change(tuple[str, Any, Any, Provenance, bool]):
     ) -> Change:
         return _tuple_new(cls, (path, old, new, source, secret))
 
-    path: str = property(itemgetter(0))  # type: ignore[assignment]
-    old: Any = property(itemgetter(1))
-    new: Any = property(itemgetter(2))
-    source: Provenance = property(itemgetter(3))  # type: ignore[assignment]
-    secret: bool = property(itemgetter(4))  # type: ignore[assignment]
+    if TYPE_CHECKING:  # read-only properties to type checkers too
+
+        @property
+        def path(self) -> str: ...
+        @property
+        def old(self) -> Any: ...
+        @property
+        def new(self) -> Any: ...
+        @property
+        def source(self) -> Provenance: ...
+        @property
+        def secret(self) -> bool: ...
+
+    else:
+        path = property(itemgetter(0))
+        old = property(itemgetter(1))
+        new = property(itemgetter(2))
+        source = property(itemgetter(3))
+        secret = property(itemgetter(4))
 
     def _shown(self, value: Any) -> str:
         if self[4] and value is not MISSING:
@@ -105,17 +119,18 @@ def _next_seq() -> int:
 class Subscription:
     """A registered callback.  ``cancel()`` it, or use it as a context manager."""
 
-    __slots__ = ("__weakref__", "_callback", "_node", "_ref", "key", "seq")
+    __slots__ = ("__weakref__", "_callback", "_node", "_ref", "internal", "key", "seq")
 
     def __init__(self, node: Node, key: str, callback: Callable[..., Any], weak: bool) -> None:
         self._node: Node | None = node
         self.key = key
         self.seq = _next_seq()
+        self.internal = False  # vein's own watchers (computed values) are not "listeners"
         self._ref: Callable[[], Any] | None = None
         self._callback: Callable[..., Any] | None = callback
         if weak:
             if hasattr(callback, "__self__") and hasattr(callback, "__func__"):
-                self._ref = weakref.WeakMethod(callback, self._dead)  # type: ignore[arg-type]
+                self._ref = weakref.WeakMethod(callback, self._dead)
             else:
                 self._ref = weakref.ref(callback, self._dead)
             self._callback = None
@@ -187,13 +202,18 @@ def subscribe(node: Node, key: str, callback: Callable[..., Any], weak: bool) ->
     return sub
 
 
-def report_error(node: Node | None, exc: BaseException, what: str) -> None:
-    """Log *exc* on the ``vein`` logger and pass it to the tree's ``on_error`` handlers."""
+def report_error(node: Node | None, exc: BaseException, what: str, secret: bool = False) -> None:
+    """Log *exc* on the ``vein`` logger and pass it to the tree's ``on_error`` handlers.
+
+    With *secret* (the change was to a secret field) the log line leaves out the exception's
+    text, which may quote the value.
+    """
     try:
         exc.add_note(f"vein: {what}")
     except AttributeError:  # pragma: no cover - every BaseException has add_note on 3.11
         pass
-    logger.error("%s: %s: %s", what, type(exc).__name__, exc)
+    shown: object = "(message hidden: secret field)" if secret else exc
+    logger.error("%s: %s: %s", what, type(exc).__name__, shown)
     if node is None:
         return
     tree = node.tree or node.find_tree()
@@ -233,7 +253,9 @@ def _deliver(node: Node, subs: dict[str, tuple[Subscription, ...]], change: Chan
         try:
             cb(change)
         except Exception as exc:
-            report_error(node, exc, f"callback {getattr(cb, '__qualname__', cb)!r} for {change.path!r}")
+            report_error(
+                node, exc, f"callback {getattr(cb, '__qualname__', cb)!r} for {change.path!r}", change[4]
+            )
 
 
 def emit(node: Node, name: str, old: Any, new: Any, source: Provenance, secret: bool) -> None:

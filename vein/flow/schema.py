@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 import attrs
+import cattrs
 
 from ..errors import VeinError
 from ..structuring import runtime_check, structure_hook
@@ -77,6 +78,7 @@ class Schema:
         # An open schema (the schema-less config) takes any key; nested mappings become
         # namespaces that merge deeply, like nested flow classes.
         self.open = open
+        self.computed: frozenset[str] = frozenset()  # names of @vein.computed values
         self.by_key = {spec.key: spec for spec in fields.values()}
         self.nested = tuple(name for name, spec in fields.items() if spec.nested is not None)
         self._env_maps: dict[str, Any] = {}
@@ -156,9 +158,27 @@ def build_schema(cls: type, dynamic: bool) -> Schema:
             fast_type=fast,
             check=check,
             nested=nested,
-            structure=structure_hook(tp),
+            structure=_structure_or_fallback(tp),
         )
     return Schema(cls, fields, dynamic)
+
+
+def _structure_or_fallback(tp: Any) -> Callable[[Any], Any]:
+    """The source converter for *tp*; for a type cattrs cannot build (``object``, an
+    arbitrary class), one that accepts instances and rejects the rest."""
+    if tp is object:
+        return structure_hook(Any)
+    try:
+        return structure_hook(tp)
+    except cattrs.errors.StructureHandlerNotFoundError:
+        from ..structuring import ConversionError, describe_type
+
+        def accept_instances(value: Any) -> Any:
+            if isinstance(tp, type) and isinstance(value, tp):
+                return value
+            raise ConversionError(describe_type(tp), value)
+
+        return accept_instances
 
 
 def schema_of(cls: type) -> Schema:
