@@ -1,0 +1,337 @@
+"""Secrets (SPEC §13): a secret value never shows in an exception, a traceback, a ``repr``, a
+log record, a ``Change``, a provenance or a redacted dump -- including when the secret
+value itself is the bad one."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+import warnings
+
+import attrs
+import pytest
+
+import vein
+
+# Distinctive values: any occurrence in text is a leak.
+TOKEN = "tok-7Hq2Zx9Wv4"
+PASSWORD = "pw-Qz81mNa0Lk"
+BAD_PIN_TEXT = "93418277x"  # a typo'd PIN: the bad text is the secret
+LOW_PIN = 93  # below the validator's minimum; shown as text "93" would leak
+SHORT_KEY = "k-Ab3Xy"  # shorter than the validator's minimum length
+NUMBER_A = 738201  # secret values of the wrong type (kept out of the test source lines,
+NUMBER_B = 987654  # which tracebacks quote)
+NUMBER_C = 3344556
+NUMBER_D = 4455667
+
+
+def _pin_at_least_1000(_inst, attribute, value):
+    if value < 1000:
+        raise ValueError(f"{attribute.name} must be >= 1000, got {value!r}")
+
+
+def _strict_code(value):
+    if not value.startswith("c-"):
+        raise ValueError(f"not a code: {value!r}")
+    return value
+
+
+@vein.flow
+class Vault:
+    token: str = vein.field(default="", secret=True)
+    pin: int = vein.field(default=1234, secret=True, validator=_pin_at_least_1000)
+    key: str = vein.field(
+        default="k-0123456789", secret=True, validator=attrs.validators.min_len(12)
+    )
+    code: str = vein.field(default="c-0", secret=True, converter=_strict_code)
+    hosts: list[str] = vein.field(factory=list, secret=True)
+
+
+@vein.flow
+class App:
+    name: str = "app"
+    port: int = vein.field(default=80, validator=attrs.validators.ge(1))
+    api_key: str = vein.field(default="", secret=True)
+    vault: Vault = vein.field(factory=Vault)
+
+
+def assert_hidden(text, *secrets):
+    """None of *secrets* (as given and as their ``str``) occurs in *text*."""
+    for secret in secrets:
+        assert str(secret) not in text, f"secret {secret!r} leaked in: {text!r}"
+
+
+def everything_about(exc):
+    """Every text an exception can show: str, repr, traceback (with notes and chain), entries."""
+    parts = [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
+    for entry in getattr(exc, "errors", []):
+        parts += [str(entry), repr(entry), entry.path, entry.message, str(entry.source)]
+    return "\n".join(parts)
+
+
+def _raises(fn, exc_type=vein.ValidationError):
+    with pytest.raises(exc_type) as info:
+        fn()
+    return info.value
+
+
+class TestRepr:
+    """``repr`` of flow objects and Changes."""
+
+    def test_object_repr(self):
+        """Top-level and nested secrets are masked in repr."""
+        app = App(api_key=TOKEN)
+        app.vault.token = TOKEN
+        app.vault.key = PASSWORD + "-long-enough"
+        text = repr(app) + str(app) + repr(app.vault)
+        assert_hidden(text, TOKEN, PASSWORD)
+        assert "'***'" in text
+        assert app.api_key == TOKEN  # the value itself is intact
+
+    def test_change_repr_and_str(self):
+        """A secret field's Change shows '***' for old and new."""
+        app = App(api_key="old-" + TOKEN)
+        got = []
+        app.on_change(got.append)
+        app.api_key = TOKEN
+        app.vault.hosts = [PASSWORD]
+        assert len(got) == 2
+        for c in got:
+            assert_hidden(repr(c) + str(c), TOKEN, PASSWORD)
+            assert "'***'" in repr(c)
+        assert got[0].new == TOKEN  # subscribers still get the value
+
+    def test_change_repr_from_update(self):
+        """The Changes returned by ``update`` are masked too."""
+        app = App()
+        changes = app.update(vein.from_dict({"vault": {"token": TOKEN}}, name="s"))
+        assert_hidden(repr(changes) + "".join(map(str, changes)), TOKEN)
+
+    def test_non_secret_shown(self):
+        """Masking is per field: a non-secret value is shown (the check can fail)."""
+        app = App()
+        got = []
+        app.on_change(got.append)
+        app.name = "visible-name"
+        assert "visible-name" in repr(got[0])
+        assert "visible-name" in repr(app)
+
+
+class TestRuntimeErrors:
+    """Errors of runtime writes and construction."""
+
+    def test_wrong_type(self):
+        """A secret of the wrong type: the value is not quoted."""
+        app = App()
+        exc = _raises(lambda: setattr(app.vault, "token", NUMBER_A))
+        assert_hidden(everything_about(exc), NUMBER_A)
+        assert exc.errors[0].path == "vault.token"
+
+    def test_validator_rejects(self):
+        """A validator message quoting the value is not shown for a secret field."""
+        app = App()
+        exc = _raises(lambda: setattr(app.vault, "pin", LOW_PIN))
+        text = everything_about(exc)
+        assert_hidden(text, f"got {LOW_PIN!r}")
+        assert "vault.pin" in text
+        exc = _raises(lambda: setattr(app.vault, "key", SHORT_KEY))
+        assert_hidden(everything_about(exc), SHORT_KEY)
+
+    def test_converter_rejects(self):
+        """A converter error quoting the value is not shown for a secret field."""
+        app = App()
+        exc = _raises(lambda: setattr(app.vault, "code", TOKEN))
+        assert_hidden(everything_about(exc), TOKEN)
+        assert app.vault.code == "c-0"
+
+    def test_list_element(self):
+        """A bad element of a secret list is not shown."""
+        app = App()
+        exc = _raises(lambda: setattr(app.vault, "hosts", [TOKEN, NUMBER_B]))
+        assert_hidden(everything_about(exc), TOKEN, NUMBER_B)
+
+    def test_non_secret_value_shown(self):
+        """For a non-secret field the value is shown (so the masking test can fail)."""
+        app = App()
+        exc = _raises(lambda: setattr(app, "port", -4242))
+        assert "-4242" in everything_about(exc)
+
+    def test_construction(self):
+        """Constructor errors on secret fields hide the value (type and validator)."""
+        for kwargs, secret in (
+            ({"token": NUMBER_D}, NUMBER_D),
+            ({"pin": LOW_PIN}, f"got {LOW_PIN!r}"),
+            ({"key": SHORT_KEY}, SHORT_KEY),
+        ):
+            exc = _raises(lambda kw=kwargs: Vault(**kw), ValueError)
+            assert_hidden(everything_about(exc), secret)
+
+    def test_nested_mapping_assignment(self):
+        """A mapping assigned to a nested field hides the secret values it is rejected for."""
+        app = App()
+        exc = _raises(lambda: setattr(app, "vault", {"pin": LOW_PIN}))
+        assert_hidden(everything_about(exc), f"got {LOW_PIN!r}")
+        exc = _raises(lambda: setattr(app, "vault", {"token": [TOKEN]}))
+        assert_hidden(everything_about(exc), TOKEN)
+        exc = _raises(lambda: App(vault={"key": SHORT_KEY}))
+        assert_hidden(everything_about(exc), SHORT_KEY)
+
+    def test_update_with_mapping(self):
+        """``update({...})`` errors hide secret values."""
+        app = App()
+        exc = _raises(lambda: app.update({"vault": {"pin": LOW_PIN, "token": NUMBER_C}}))
+        assert_hidden(everything_about(exc), f"got {LOW_PIN!r}", NUMBER_C)
+
+
+class TestSourceErrors:
+    """A secret that is itself the bad value in a source."""
+
+    def test_env_conversion_error(self, monkeypatch):
+        """A secret int field given unparsable text: the text is not shown, the variable is."""
+        monkeypatch.setenv("VTSEC_VAULT__PIN", BAD_PIN_TEXT)
+        exc = _raises(lambda: App().update(vein.from_env("VTSEC_")))
+        text = everything_about(exc)
+        assert_hidden(text, BAD_PIN_TEXT, BAD_PIN_TEXT[:-1])
+        assert "VTSEC_VAULT__PIN" in text
+        assert exc.errors[0].path == "vault.pin"
+
+    def test_env_conversion_error_on_load(self, monkeypatch):
+        """The same through ``vein.load``."""
+        monkeypatch.setenv("VTSEC_VAULT__PIN", BAD_PIN_TEXT)
+        exc = _raises(lambda: vein.load(App, vein.from_env("VTSEC_")))
+        assert_hidden(everything_about(exc), BAD_PIN_TEXT, BAD_PIN_TEXT[:-1])
+
+    def test_env_validator_error(self, monkeypatch):
+        """A secret from env rejected by its validator: the value is not shown."""
+        monkeypatch.setenv("VTSEC_VAULT__KEY", SHORT_KEY)
+        monkeypatch.setenv("VTSEC_VAULT__PIN", str(LOW_PIN))
+        for apply in (
+            lambda: App().update(vein.from_env("VTSEC_")),
+            lambda: vein.load(App, vein.from_env("VTSEC_")),
+        ):
+            exc = _raises(apply)
+            text = everything_about(exc)
+            assert_hidden(text, SHORT_KEY, f"got {LOW_PIN!r}")
+            assert sorted(e.path for e in exc.errors) == ["vault.key", "vault.pin"]
+
+    def test_env_converter_error(self, monkeypatch):
+        """A secret from env rejected by its converter: the value is not shown."""
+        monkeypatch.setenv("VTSEC_VAULT__CODE", TOKEN)
+        for apply in (
+            lambda: App().update(vein.from_env("VTSEC_")),
+            lambda: vein.load(App, vein.from_env("VTSEC_")),
+        ):
+            assert_hidden(everything_about(_raises(apply)), TOKEN)
+
+    def test_yaml_errors(self, tmp_path):
+        """Bad secret values in a YAML file are not shown; the location is."""
+        path = tmp_path / "secrets.yml"
+        path.write_text(
+            f"vault:\n  pin: {BAD_PIN_TEXT}\n  key: {SHORT_KEY}\n  token: [{TOKEN}]\n",
+            encoding="utf-8",
+        )
+        exc = _raises(lambda: App().update(vein.from_yaml(path)))
+        text = everything_about(exc)
+        assert_hidden(text, BAD_PIN_TEXT, SHORT_KEY, TOKEN)
+        assert "secrets.yml" in text
+
+    def test_dict_source_and_structure(self):
+        """``from_dict`` and ``vein.structure`` errors hide secret values."""
+        data = {"vault": {"pin": BAD_PIN_TEXT, "code": TOKEN}}
+        for apply in (
+            lambda: App().update(vein.from_dict(data, name="d")),
+            lambda: vein.structure(data, App),
+        ):
+            assert_hidden(everything_about(_raises(apply)), BAD_PIN_TEXT, TOKEN)
+
+    def test_unknown_env_variable_warning(self, monkeypatch, caplog):
+        """A mistyped secret variable is warned about by name, never by value."""
+        monkeypatch.setenv("VTSEC_VAULT__TOKNE", TOKEN)
+        with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.DEBUG):
+            warnings.simplefilter("always")
+            App().update(vein.from_env("VTSEC_"))
+        texts = [str(w.message) for w in caught] + [r.getMessage() for r in caplog.records]
+        assert any("VTSEC_VAULT__TOKNE" in t for t in texts)
+        assert_hidden("\n".join(texts), TOKEN)
+
+
+class TestLogsAndHandlers:
+    """Callback failures are logged and reported without the secret."""
+
+    def test_callback_quoting_the_value(self, caplog):
+        """A failing callback on a secret field whose error quotes the value: log is clean."""
+        app = App()
+
+        def careless(change):
+            raise RuntimeError(f"cannot rotate to {change.new}")
+
+        app.on_change("api_key", careless)
+        with caplog.at_level(logging.DEBUG, logger="vein"):
+            app.api_key = TOKEN
+        records = [r for r in caplog.records if r.name == "vein"]
+        assert len(records) == 1
+        assert "api_key" in records[0].getMessage()
+        assert_hidden(caplog.text + "".join(r.getMessage() for r in records), TOKEN)
+
+    def test_callback_chained_validation_error(self, caplog):
+        """A callback copying a secret into a validated secret field fails; nothing leaks."""
+        app = App()
+        reported = []
+        app.on_error(reported.append)
+        app.on_change("api_key", lambda c: setattr(app.vault, "key", c.new))
+        with caplog.at_level(logging.DEBUG, logger="vein"):
+            app.api_key = SHORT_KEY
+        assert app.api_key == SHORT_KEY  # the change itself stays
+        assert len(reported) == 1
+        assert isinstance(reported[0], vein.ValidationError)
+        assert_hidden(caplog.text + everything_about(reported[0]), SHORT_KEY)
+
+    def test_non_secret_callback_error_logged_in_full(self, caplog):
+        """For a non-secret field the callback's message is logged (the check can fail)."""
+        app = App()
+        app.on_change("name", lambda c: (_ for _ in ()).throw(RuntimeError(f"bad {c.new}")))
+        with caplog.at_level(logging.DEBUG, logger="vein"):
+            app.name = "plain-value-xyz"
+        assert "plain-value-xyz" in caplog.text
+
+
+class TestProvenanceAndDumps:
+    """``explain``, ``to_dict(redact=True)`` and subscriptions."""
+
+    def test_provenance(self, monkeypatch, tmp_path):
+        """The provenance of a secret names where it came from, not what it is."""
+        monkeypatch.setenv("VTSEC_VAULT__TOKEN", TOKEN)
+        app = vein.load(App, vein.from_env("VTSEC_"))
+        assert app.vault.token == TOKEN
+        prov = app.explain("vault.token")
+        assert str(prov) == "env VTSEC_VAULT__TOKEN"
+        assert_hidden(str(prov) + repr(prov), TOKEN)
+        path = tmp_path / "c.yml"
+        path.write_text(f"api_key: {PASSWORD}\n", encoding="utf-8")
+        app.update(vein.from_yaml(path))
+        prov = vein.explain(app, "api_key")
+        assert_hidden(str(prov) + repr(prov), PASSWORD)
+        app.update(vein.from_dict({"vault": {"token": PASSWORD}}, name="d"))
+        assert_hidden(str(app.explain("vault.token")), PASSWORD)
+
+    def test_to_dict_redact(self):
+        """``to_dict(redact=True)`` replaces every secret, nested and lists included."""
+        app = App(api_key=TOKEN)
+        app.vault.token = PASSWORD
+        app.vault.hosts = [TOKEN + "-host"]
+        redacted = vein.to_dict(app, redact=True)
+        assert_hidden(repr(redacted), TOKEN, PASSWORD)
+        assert redacted["api_key"] == "***"
+        assert redacted["vault"]["token"] == "***"
+        assert redacted["vault"]["hosts"] == "***"
+        assert redacted["name"] == "app"
+        assert app.to_dict(redact=True) == redacted
+        full = vein.to_dict(app)
+        assert full["api_key"] == TOKEN  # without redact, the values are there
+        assert full["vault"]["token"] == PASSWORD
+
+    def test_subscription_repr(self):
+        """A subscription's repr does not carry values."""
+        app = App(api_key=TOKEN)
+        sub = app.on_change("api_key", lambda c: None)
+        assert_hidden(repr(sub), TOKEN)
