@@ -180,7 +180,22 @@ def _text_of(value: object, expected: str) -> str:
     return value.strip()
 
 
-def _struct_str(value: Any, _: Any) -> str:
+@lru_cache(maxsize=None)
+def _subclass_hook(tp: Any, base_hook: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """The hook for a subclass of ``str``/``int``/``float`` (cattrs dispatches those by MRO).
+
+    An ``IntEnum``/``StrEnum`` must be structured as the enum (never as a bare ``int`` or,
+    worse, any text at all); other subclasses get the base type's rules.
+    """
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return _enum_hook(tp)
+    base = next(b for b in (bool, int, float, str) if isinstance(tp, type) and issubclass(tp, b))
+    return lambda value, _tp: base_hook(value, base)
+
+
+def _struct_str(value: Any, tp: Any) -> str:
+    if tp is not str:
+        return _subclass_hook(tp, _struct_str)(value, tp)  # type: ignore[no-any-return]
     if type(value) is str:
         return value
     if isinstance(value, str):
@@ -195,7 +210,9 @@ def _struct_str(value: Any, _: Any) -> str:
     raise ConversionError("text", value)
 
 
-def _struct_int(value: Any, _: Any) -> int:
+def _struct_int(value: Any, tp: Any) -> int:
+    if tp is not int:
+        return _subclass_hook(tp, _struct_int)(value, tp)  # type: ignore[no-any-return]
     if type(value) is int:
         return value
     if isinstance(value, bool):
@@ -211,7 +228,9 @@ def _struct_int(value: Any, _: Any) -> int:
         raise ConversionError("an integer", value) from None
 
 
-def _struct_float(value: Any, _: Any) -> float:
+def _struct_float(value: Any, tp: Any) -> float:
+    if tp is not float:
+        return _subclass_hook(tp, _struct_float)(value, tp)  # type: ignore[no-any-return]
     if type(value) is float:
         return value
     if isinstance(value, bool):
@@ -289,6 +308,12 @@ def _struct_date(value: Any, _: Any) -> _dt.date:
 def _struct_any(value: Any, _: Any) -> Any:
     if type(value) is Plain:
         return resolve_plain(value)
+    # YAML plain scalars (and JSON/TOML float text) nested in untyped data get their core
+    # type too: a list or mapping under ``Any`` must not keep ``'1'`` for ``1``.
+    if type(value) is list:
+        return [_struct_any(v, _) for v in value]
+    if type(value) is dict:
+        return {k: _struct_any(v, _) for k, v in value.items()}
     return value
 
 
@@ -535,10 +560,22 @@ def _make_converter() -> cattrs.Converter:
 converter: Final = _make_converter()
 
 
-@lru_cache(maxsize=None)
+def _order_key(tp: Any) -> Any:
+    # ``int | str == str | int``: caches keyed by the type alone would hand one union the
+    # hook built for the other, losing the declaration order the union rule depends on.
+    args = get_args(tp)
+    return tuple((a, _order_key(a)) for a in args) if args else None
+
+
 def structure_hook(tp: Any) -> Callable[[Any], Any]:
     """A one-argument function that structures raw data into *tp* (cached per type)."""
-    hook = converter.get_structure_hook(tp)
+    return _structure_hook(tp, _order_key(tp))
+
+
+@lru_cache(maxsize=None)
+def _structure_hook(tp: Any, _order: Any) -> Callable[[Any], Any]:
+    # A top-level union is built here, not taken from cattrs' dispatch cache (see _order_key).
+    hook = _union_hook(tp, converter) if _is_union(tp) else converter.get_structure_hook(tp)
 
     def run(value: Any) -> Any:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
 from ..errors import SourceError
@@ -26,6 +27,9 @@ class _Duplicate(Exception):
     pass
 
 
+_COMMENT_LINE = re.compile(r"^[ \t]*(//|/\*)", re.MULTILINE)
+
+
 class JsonSource(FileSource):
     format_name = "JSON"
 
@@ -34,11 +38,16 @@ class JsonSource(FileSource):
             # Floats keep their text so a str field gets "1.10", not "1.1".
             data = json.loads(text, parse_float=Plain, object_pairs_hook=_pairs)
         except json.JSONDecodeError as exc:
-            hint = ""
-            if "//" in text or "/*" in text:
-                hint = " (JSON allows no comments; is this JSONC or JSON5?)"
-            elif exc.msg.startswith("Illegal trailing comma") or exc.msg.startswith("Expecting property name"):
-                hint = " (JSON allows no trailing commas)"
+            # Say what broke it: a URL's "//" in a string is no comment, a 'quoted' key no comma.
+            rest = text[exc.pos:].lstrip()
+            hints = []
+            if exc.msg.startswith("Illegal trailing comma") or (
+                text[: exc.pos].rstrip().endswith(",") and rest[:1] in ("]", "}")
+            ):
+                hints.append("no trailing commas")
+            if rest.startswith(("//", "/*")) or _COMMENT_LINE.search(text):
+                hints.append("no comments")
+            hint = f" (JSON allows {' and '.join(hints)}; is this JSONC or JSON5?)" if hints else ""
             raise SourceError(f"invalid JSON: {exc.msg}{hint}", source=self.display, line=exc.lineno, column=exc.colno) from None
         except _Duplicate as exc:
             raise SourceError(f"invalid JSON: duplicate key {exc.args[0]!r}", source=self.display) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from typing import Any
 
 from ..errors import SourceError
 from ..structuring import Plain
@@ -15,12 +16,21 @@ __all__ = ["TomlSource", "from_toml"]
 _AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 
 
+def _float(text: str) -> Any:
+    # Plain keeps the text for str fields ("1.10"); the forms the YAML 1.2 core schema
+    # would not type as floats under Any (inf, nan, 1_000.5) are normalized or made floats.
+    text = text.replace("_", "")
+    if text.lstrip("+-") in ("inf", "nan"):
+        return float(text)
+    return Plain(text)
+
+
 class TomlSource(FileSource):
     format_name = "TOML"
 
     def parse(self, text: str) -> Document:
         try:
-            data = tomllib.loads(text, parse_float=Plain)
+            data = tomllib.loads(text, parse_float=_float)
         except tomllib.TOMLDecodeError as exc:
             msg = str(exc)
             m = _AT.search(msg)
@@ -28,6 +38,10 @@ class TomlSource(FileSource):
             if m:
                 line, col = int(m.group(1)), int(m.group(2))
                 msg = msg[: m.start()]
+            elif msg.endswith("(at end of document)"):  # e.g. an unclosed [ or string
+                msg = msg[: -len("(at end of document)")].rstrip()
+                line = text.count("\n") + 1
+                col = len(text) - (text.rfind("\n") + 1) + 1
             raise SourceError(f"invalid TOML: {msg}", source=self.display, line=line, column=col) from None
         except RecursionError:
             raise SourceError("TOML nested too deeply", source=self.display) from None
