@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .flow import layers
 from .flow.dump import to_dict as _to_dict
 from .flow.schema import schema_of
 from .sources.dict import DictSource
+
+if TYPE_CHECKING:
+    from .flow.provenance import Provenance
 
 __all__ = ["explain", "load", "structure", "to_dict"]
 
@@ -73,6 +76,6 @@ def to_dict(obj: Any, *, redact: bool = False) -> dict[str, Any]:
     return _to_dict(obj, redact=redact)
 
 
-def explain(obj: Any, path: str) -> Any:
+def explain(obj: Any, path: str) -> Provenance:
     """Where the value at *path* of *obj* came from (same as ``obj.explain(path)``)."""
     return layers.explain(obj, path)

@@ -376,7 +376,7 @@ def _split_text(value: str, expected: str) -> list[Any]:
         try:
             parsed = json.loads(text)
         except ValueError as exc:
-            raise ConversionError(expected, value, f"not a valid JSON array: {exc.msg}") from None
+            raise ConversionError(expected, value, f"not a valid JSON array: {exc.msg}") from None  # type: ignore[attr-defined]  # only JSONDecodeError has .msg
         if not isinstance(parsed, list):
             raise ConversionError(expected, value)
         return parsed
@@ -389,7 +389,7 @@ def _json_object(value: str, expected: str) -> dict[str, Any]:
     try:
         parsed = json.loads(value)
     except ValueError as exc:
-        raise ConversionError(expected, value, f"not a valid JSON object: {exc.msg}") from None
+        raise ConversionError(expected, value, f"not a valid JSON object: {exc.msg}") from None  # type: ignore[attr-defined]  # only JSONDecodeError has .msg
     if not isinstance(parsed, dict):
         raise ConversionError(expected, value)
     return parsed
@@ -528,6 +528,22 @@ def _from_cattrs(exc: BaseException, expected: str, value: Any) -> ConversionErr
     return ConversionError(expected, value, str(cur), path)
 
 
+# Named predicates, not lambdas: mypy infers get_origin() of an unannotated lambda
+# parameter as ParamSpec and then rejects the comparisons.
+def _is_literal(t: Any) -> bool:
+    return get_origin(t) is Literal
+
+
+def _is_items(t: Any) -> bool:
+    return (get_origin(t) or t) in (
+        list, set, frozenset, tuple, typing.AbstractSet
+    ) or get_origin(t) in (Sequence, typing.MutableSequence, typing.MutableSet)
+
+
+def _is_mapping(t: Any) -> bool:
+    return (get_origin(t) or t) in (dict, Mapping, typing.MutableMapping)
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=True, forbid_extra_keys=True)
     for tp, fn in (
@@ -542,16 +558,10 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook_factory(
         lambda t: isinstance(t, type) and issubclass(t, enum.Enum), _enum_hook
     )
-    conv.register_structure_hook_factory(lambda t: get_origin(t) is Literal, _literal_hook)
+    conv.register_structure_hook_factory(_is_literal, _literal_hook)
     conv.register_structure_hook_factory(_is_union, _union_hook)
-    conv.register_structure_hook_factory(
-        lambda t: (get_origin(t) or t) in (list, set, frozenset, tuple, typing.AbstractSet)
-        or get_origin(t) in (Sequence, typing.MutableSequence, typing.MutableSet),
-        _items_hook,
-    )
-    conv.register_structure_hook_factory(
-        lambda t: (get_origin(t) or t) in (dict, Mapping, typing.MutableMapping), _mapping_hook
-    )
+    conv.register_structure_hook_factory(_is_items, _items_hook)
+    conv.register_structure_hook_factory(_is_mapping, _mapping_hook)
     conv.register_structure_hook_factory(lambda t: isinstance(t, type) and attrs.has(t), _attrs_hook)
     return conv
 

@@ -107,7 +107,7 @@ class computed(Generic[T]):  # noqa: N801 - used as a decorator, like property
         if value is not _NO:
             return value
         deps: set[str] = set()
-        value = self.fn(_Recorder(obj, "", deps))  # type: ignore[arg-type]
+        value = self.fn(_Recorder(obj, "", deps))
         watched: dict[str, set[str]] | None = node.__dict__.get("computed_deps")
         if watched is None:
             watched = node.computed_deps = {}

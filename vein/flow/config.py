@@ -19,7 +19,7 @@ import re
 import sys
 import types
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final, TypeVar
 
 from .declare import Flow
 from .events import MISSING
@@ -68,6 +68,8 @@ class _Pending:
     """``config.a.b`` inside ``config.a.b.c = 1``: creates the chain on assignment."""
 
     __slots__ = ("_owner", "_path")
+    _owner: Config
+    _path: tuple[str, ...]
 
     def __init__(self, owner: Config, path: tuple[str, ...]) -> None:
         object.__setattr__(self, "_owner", owner)
@@ -234,16 +236,16 @@ class Config(Flow):
     def __len__(self) -> int:
         return len(self._data)
 
-    def keys(self) -> list[str]:  # type: ignore[override]
+    def keys(self) -> list[str]:
         return list(self._data)
 
-    def values(self) -> list[Any]:  # type: ignore[override]
+    def values(self) -> list[Any]:
         return list(self._data.values())
 
-    def items(self) -> list[tuple[str, Any]]:  # type: ignore[override]
+    def items(self) -> list[tuple[str, Any]]:
         return list(self._data.items())
 
-    def get(self, path: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, path: str, default: Any = None) -> Any:
         """The value at a dotted *path* (``"database.host"``), or *default*."""
         obj: Any = self
         for part in path.split("."):
@@ -333,7 +335,7 @@ class Config(Flow):
         typed = self._typed
         if not isinstance(typed, cls):
             raise LookupError(f"no {cls.__name__} is installed as the config (see Config.use)")
-        return cast(T, typed)
+        return typed
 
     def reset(self) -> None:
         """Forget every key, layer, subscription and installed typed config (for tests)."""
@@ -344,7 +346,7 @@ class Config(Flow):
 
 
 setattr(Config, SCHEMA_ATTR, Schema(Config, {}, dynamic=True, open=True))
-Config.__vein_set_node__ = Config._vein.__set__  # type: ignore[attr-defined]
+Config.__vein_set_node__ = Config._vein.__set__  # type: ignore[attr-defined,misc]
 
 
 def _all_paths(cfg: Config, prefix: str = "") -> Iterator[str]:

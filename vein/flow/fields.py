@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar, overload
 
 import attrs
 
 __all__ = ["MERGE_MODES", "FieldInfo", "field", "info_of"]
+
+_T = TypeVar("_T")
 
 MergeMode = Literal["replace", "extend", "extend_unique", "deep"]
 MERGE_MODES: Final = ("replace", "extend", "extend_unique", "deep")
@@ -39,6 +41,104 @@ def info_of(attribute: attrs.Attribute[Any]) -> FieldInfo:
 
 def _masked_repr(_value: object) -> str:
     return "'***'"
+
+
+# For type checkers: a field's type is its default's (or its factory's result's), so
+# ``port: int = vein.field(default="x")`` is an error.  No default or factory (a required
+# field), or a converter (the default may be of another type), gives Any.
+@overload
+def field(
+    *,
+    default: _T,
+    validator: Any = ...,
+    converter: None = ...,
+    factory: None = ...,
+    repr: bool | Callable[[Any], str] = ...,
+    hash: bool | None = ...,
+    init: bool = ...,
+    metadata: Mapping[Any, Any] | None = ...,
+    type: type | None = ...,
+    kw_only: bool = ...,
+    eq: bool | None = ...,
+    order: bool | None = ...,
+    on_setattr: Any = ...,
+    alias: str | None = ...,
+    secret: bool = ...,
+    readonly: bool = ...,
+    env: str | None = ...,
+    merge: MergeMode | None = ...,
+    doc: str | None = ...,
+    key: str | None = ...,
+) -> _T: ...
+@overload
+def field(
+    *,
+    validator: Any = ...,
+    converter: None = ...,
+    factory: Callable[[], _T],
+    repr: bool | Callable[[Any], str] = ...,
+    hash: bool | None = ...,
+    init: bool = ...,
+    metadata: Mapping[Any, Any] | None = ...,
+    type: type | None = ...,
+    kw_only: bool = ...,
+    eq: bool | None = ...,
+    order: bool | None = ...,
+    on_setattr: Any = ...,
+    alias: str | None = ...,
+    secret: bool = ...,
+    readonly: bool = ...,
+    env: str | None = ...,
+    merge: MergeMode | None = ...,
+    doc: str | None = ...,
+    key: str | None = ...,
+) -> _T: ...
+@overload
+def field(
+    *,
+    validator: Any = ...,
+    converter: None = ...,
+    repr: bool | Callable[[Any], str] = ...,
+    hash: bool | None = ...,
+    init: bool = ...,
+    metadata: Mapping[Any, Any] | None = ...,
+    type: type | None = ...,
+    kw_only: bool = ...,
+    eq: bool | None = ...,
+    order: bool | None = ...,
+    on_setattr: Any = ...,
+    alias: str | None = ...,
+    secret: bool = ...,
+    readonly: bool = ...,
+    env: str | None = ...,
+    merge: MergeMode | None = ...,
+    doc: str | None = ...,
+    key: str | None = ...,
+) -> Any: ...
+@overload
+def field(
+    *,
+    default: Any = ...,
+    validator: Any = ...,
+    converter: Any,
+    factory: Callable[[], Any] | None = ...,
+    repr: bool | Callable[[Any], str] = ...,
+    hash: bool | None = ...,
+    init: bool = ...,
+    metadata: Mapping[Any, Any] | None = ...,
+    type: type | None = ...,
+    kw_only: bool = ...,
+    eq: bool | None = ...,
+    order: bool | None = ...,
+    on_setattr: Any = ...,
+    alias: str | None = ...,
+    secret: bool = ...,
+    readonly: bool = ...,
+    env: str | None = ...,
+    merge: MergeMode | None = ...,
+    doc: str | None = ...,
+    key: str | None = ...,
+) -> Any: ...
 
 
 def field(

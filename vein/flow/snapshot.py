@@ -23,6 +23,8 @@ class FrozenDict(Mapping[Any, Any]):
     """A read-only, hashable mapping (a dict field inside a snapshot)."""
 
     __slots__ = ("_d", "_h")
+    _d: dict[Any, Any]
+    _h: int | None
 
     def __init__(self, data: Mapping[Any, Any]) -> None:
         object.__setattr__(self, "_d", dict(data))

@@ -1,0 +1,10 @@
+"""``python -m vein``: the same as the ``vein`` command."""
+
+from __future__ import annotations
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
