@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .appconfig import AppConfigSource, from_appconfig
 from .base import Document, FileSource, Source
 from .dict import DictSource, from_dict
 from .env import EnvSource, from_env
@@ -10,6 +11,7 @@ from .toml import TomlSource, from_toml
 from .yaml import YamlSource, from_yaml
 
 __all__ = [
+    "AppConfigSource",
     "DictSource",
     "Document",
     "EnvSource",
@@ -18,6 +20,7 @@ __all__ = [
     "Source",
     "TomlSource",
     "YamlSource",
+    "from_appconfig",
     "from_dict",
     "from_env",
     "from_json",

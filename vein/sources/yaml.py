@@ -15,13 +15,14 @@ raw data itself so that
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any, Final
 
 from ..errors import SourceError
 from ..structuring import Plain, resolve_plain
 from .base import Document, FileSource, check_mapping_root
 
-__all__ = ["YamlSource", "from_yaml"]
+__all__ = ["YamlSource", "from_yaml", "parse_yaml"]
 
 PLAIN_TAG: Final = "!vein/plain"
 _Y = "tag:yaml.org,2002:"
@@ -176,6 +177,67 @@ class _Walker:
         return out
 
 
+def parse_yaml(
+    text: str, display: str, *, document: int | None = None, what: str = "YAML file"
+) -> tuple[Mapping[str, Any], dict[tuple[str, ...], tuple[int, int]]]:
+    """Parse YAML *text* into raw data plus the (line, column) of every key path.
+
+    *display* names the text in errors; *what* (``"YAML file"``, ``"YAML document"``, ...)
+    says what it is.  Raises :class:`vein.SourceError`.
+    """
+    import yaml
+
+    loader = _loader()(text)
+    try:
+        try:
+            nodes = []
+            while loader.check_node():
+                nodes.append(loader.get_node())
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            problem = exc.problem or exc.context or "syntax error"
+            raise SourceError(
+                f"invalid YAML: {problem}",
+                source=display,
+                line=mark.line + 1 if mark else None,
+                column=mark.column + 1 if mark else None,
+            ) from None
+        except yaml.YAMLError as exc:
+            raise SourceError(f"invalid YAML: {exc}", source=display) from None
+        except RecursionError:
+            raise SourceError("YAML nested too deeply", source=display) from None
+    finally:
+        loader.dispose()
+    if document is None:
+        if len(nodes) > 1:
+            hint = "choose one with from_yaml(path, document=N) (0-based)"
+            if what != "YAML file":
+                hint = "only one is supported"
+            raise SourceError(
+                f"the {what[5:]} holds {len(nodes)} YAML documents; {hint}", source=display
+            )
+        node = nodes[0] if nodes else None
+    else:
+        if not 0 <= document < max(len(nodes), 1):
+            raise SourceError(
+                f"document {document} requested, but the {what[5:]} holds {len(nodes)}",
+                source=display,
+            )
+        node = nodes[document] if nodes else None
+    walker = _Walker(display, yaml)
+    if node is None:
+        data: Any = {}
+    else:
+        try:
+            data = walker.walk(node, (), 0)
+        except RecursionError:
+            raise SourceError("YAML nested too deeply", source=display) from None
+        if type(data) is Plain and data in ("", "~", "null", "Null", "NULL"):
+            data = None
+        data = check_mapping_root(data, display, what)
+    return data, walker.marks
+
+
 class YamlSource(FileSource):
     format_name = "YAML"
 
@@ -193,56 +255,8 @@ class YamlSource(FileSource):
             self.key += f"#{document}"
 
     def parse(self, text: str) -> Document:
-        import yaml
-
-        loader = _loader()(text)
-        try:
-            try:
-                nodes = []
-                while loader.check_node():
-                    nodes.append(loader.get_node())
-            except yaml.MarkedYAMLError as exc:
-                mark = exc.problem_mark or exc.context_mark
-                problem = exc.problem or exc.context or "syntax error"
-                raise SourceError(
-                    f"invalid YAML: {problem}",
-                    source=self.display,
-                    line=mark.line + 1 if mark else None,
-                    column=mark.column + 1 if mark else None,
-                ) from None
-            except yaml.YAMLError as exc:
-                raise SourceError(f"invalid YAML: {exc}", source=self.display) from None
-            except RecursionError:
-                raise SourceError("YAML nested too deeply", source=self.display) from None
-        finally:
-            loader.dispose()
-        if self.document is None:
-            if len(nodes) > 1:
-                raise SourceError(
-                    f"the file holds {len(nodes)} YAML documents; choose one with "
-                    "from_yaml(path, document=N) (0-based)",
-                    source=self.display,
-                )
-            node = nodes[0] if nodes else None
-        else:
-            if not 0 <= self.document < max(len(nodes), 1):
-                raise SourceError(
-                    f"document {self.document} requested, but the file holds {len(nodes)}",
-                    source=self.display,
-                )
-            node = nodes[self.document] if nodes else None
-        walker = _Walker(self.display, yaml)
-        if node is None:
-            data: Any = {}
-        else:
-            try:
-                data = walker.walk(node, (), 0)
-            except RecursionError:
-                raise SourceError("YAML nested too deeply", source=self.display) from None
-            if type(data) is Plain and data in ("", "~", "null", "Null", "NULL"):
-                data = None
-            data = check_mapping_root(data, self.display, "YAML file")
-        return Document(data, self._locator(walker.marks), self.key, self.strict)
+        data, marks = parse_yaml(text, self.display, document=self.document)
+        return Document(data, self._locator(marks), self.key, self.strict)
 
 
 def from_yaml(
