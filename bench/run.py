@@ -430,8 +430,7 @@ def pydantic_case() -> Timed:
     def check() -> None:
         check_rejects(make_pydantic(cb), _w_i, _r_i)
 
-    return Timed(WRITE_STMT, {"_o": make_pydantic(cb)}, WRITES, "o = _o", check=check,
-                 note="validate_assignment; no events")
+    return Timed(WRITE_STMT, {"_o": make_pydantic(cb)}, WRITES, "o = _o", check=check)
 
 
 WRITE_PEERS = {
@@ -440,7 +439,7 @@ WRITE_PEERS = {
     "write.psygnal_attrs": ("psygnal on attrs (SignalGroupDescriptor)", True),
     "write.traitlets": ("traitlets Int(min,max) + observe", True),
     "write.param": ("param Integer(bounds) + watch", True),
-    "write.pydantic": ("pydantic validate_assignment (no events)", True),
+    "write.pydantic": ("pydantic validate_assignment (no events; Rust core)", True),
     "write.atom": ("atom Range + observe (C++)", False),
 }
 
@@ -773,6 +772,7 @@ def run_imports(runs: int) -> dict[str, Any]:
             out[key] = {
                 "label": label,
                 "seconds": statistics.median(times[key]),
+                "best": min(times[key]),
                 "all": times[key],
                 "yaml_imported": has_yaml,
                 "boto3_imported": has_boto3,
@@ -901,11 +901,14 @@ def report(runner: Runner, imports: dict[str, Any] | None, tgts: list[Target]) -
         lines.append("")
         lines.append("== 8. import, fresh interpreters (python -S), median")
         base = imports["import.attrs_cattrs"]["seconds"]
-        lines.append(f"   {'case':<{w}} {'time':>10}  {'vs attrs+cattrs':>12}  yaml/boto3 imported, check")
+        best_base = imports["import.attrs_cattrs"]["best"]
+        lines.append(f"   {'case':<{w}} {'median':>10}  {'vs attrs+cattrs':>15}  {'best':>9} {'(ratio)':>7}"
+                     "  yaml/boto3 imported, check")
         for item in imports.values():
             lines.append(
                 f"   {item['label']:<{w}} {fmt_time(item['seconds']):>10}  "
-                f"{fmt_ratio(ratio(item['seconds'], base)):>12}  "
+                f"{fmt_ratio(ratio(item['seconds'], base)):>15}  {fmt_time(item['best']):>9} "
+                f"{fmt_ratio(ratio(item['best'], best_base)):>7}  "
                 f"{item['yaml_imported']}/{item['boto3_imported']}, {item['check']}"
             )
     lines.append("")
@@ -938,14 +941,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="a few short rounds: proves it runs (rough numbers)")
     ap.add_argument("--json", metavar="FILE", help="write every case, ratio and target as JSON")
-    ap.add_argument("--rounds", type=int, help="round-robin rounds per group (default 20; --quick: 2)")
-    ap.add_argument("--slice", type=float, help="seconds per timed slice (default 0.08; --quick: 0.003)")
+    ap.add_argument("--rounds", type=int, help="round-robin rounds per group (default 60; --quick: 2)")
+    ap.add_argument("--slice", type=float, help="seconds per timed slice (default 0.025; --quick: 0.003)")
     ap.add_argument("--import-runs", type=int, help="fresh interpreters per import case (default 9; --quick: 1)")
     ap.add_argument("--only", help="comma-separated groups: read,write,silent,nested,construct,env,envflat,"
                                    "yaml,merge,import")
     args = ap.parse_args(argv)
-    rounds = args.rounds or (2 if args.quick else 20)
-    slice_s = args.slice or (0.003 if args.quick else 0.08)
+    rounds = args.rounds or (2 if args.quick else 60)
+    slice_s = args.slice or (0.003 if args.quick else 0.025)
     import_runs = args.import_runs or (1 if args.quick else 9)
     only = set(args.only.split(",")) if args.only else None
 
@@ -957,6 +960,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"rounds={rounds} slice={slice_s}s import_runs={import_runs}; "
           f"environment: {len(os.environ)} variables before the bench adds its own")
     started = time.perf_counter()
+    cpu_started = time.process_time()
     runner = Runner(rounds, slice_s)
     gc.collect()
     try:
@@ -980,6 +984,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {name}: {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
     finally:
         restore_env()
+    wall = time.perf_counter() - started
+    cpu_share = (time.process_time() - cpu_started) / wall if wall > 0 else 1.0
     imports = None
     if wanted("import"):
         t0 = time.perf_counter()
@@ -990,9 +996,12 @@ def main(argv: list[str] | None = None) -> int:
     tgts = targets(runner, imports)
     print(report(runner, imports, tgts))
     print(f"\n(total {time.perf_counter() - started:.0f}s; ratios are what count — absolute times depend on the machine)")
+    print(f"CPU share of the in-process part: {cpu_share:.0%}"
+          + ("" if cpu_share >= 0.9 else
+             " — the machine was busy (other processes took CPU): expect noise; 'spread' shows how much"))
     if args.json:
         data = {
-            "meta": {**info, "rounds": rounds, "slice": slice_s, "import_runs": import_runs,
+            "meta": {**info, "rounds": rounds, "slice": slice_s, "import_runs": import_runs, "cpu_share": cpu_share,
                      "expected_leaves": len(EXPECTED)},
             "cases": {
                 k: {"label": c.label, "seconds_per_op": c.seconds, "check": c.status, "note": c.note,
