@@ -809,3 +809,16 @@ def test_unexpected_client_failure_is_a_source_error(
     clock.advance(INTERVAL)
     source.changed()
     assert settings.update(source) == []
+
+
+def test_agent_mode_min_poll_interval(server: AppConfigServer, clock: FakeClock) -> None:
+    deploy(server, {"timeout": 5})
+    src = vein.from_appconfig(
+        APP, ENV, agent_url=server.agent_url, clock=clock, min_poll_interval=5
+    )
+    vein.load(Settings, src)
+    deploy(server, {"timeout": 6})
+    assert src.changed() is False  # too soon: the agent is not asked
+    assert len(server.of("agent")) == 1
+    clock.advance(5)
+    assert src.changed() is True

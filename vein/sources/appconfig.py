@@ -551,6 +551,8 @@ class AppConfigSource:
             ) from None
         label = headers.get("Version-Label") or headers.get("Configuration-Version")
         self._store(body, headers.get("Content-Type"), label)
+        if self.min_poll_interval is not None:
+            self._server_next = now + self.min_poll_interval
 
     # decoding -----------------------------------------------------------------------------
 
@@ -685,7 +687,8 @@ def from_appconfig(
     *agent_url* (e.g. ``"http://localhost:2772"``) reads the AppConfig Agent instead
     (no boto3; *timeout* seconds per request).  *format* (``"json"``/``"yaml"``) decides how
     the body is read, whatever its content type.  *min_poll_interval* (15..86400 s) is sent
-    as ``RequiredMinimumPollIntervalInSeconds``.  *clock*: see the module docs.  *strict*:
+    as ``RequiredMinimumPollIntervalInSeconds`` (in agent mode: the least time between two
+    requests to the agent).  *clock*: see the module docs.  *strict*:
     unknown keys are errors.  See :mod:`vein.sources.appconfig` for sessions, polling,
     decoding and feature flags.
     """
