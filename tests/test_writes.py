@@ -142,12 +142,6 @@ class TestValidatorsAndConverters:
         c.name = "X"
         assert got == []
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="the assignment path type-checks the raw value before the field's converter "
-        "runs, while attrs' __init__ (construction) converts first: C(port='5') works but "
-        "c.port = '5' is rejected",
-    )
     def test_converter_before_type_check(self):
         """A field's own converter may turn the assigned value into the declared type."""
 
@@ -364,12 +358,6 @@ class TestNestedAssignment:
         s.database = {"host": "localhost", "port": 5432}
         assert got == []
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="a mapping assigned to a nested field is structured with the text-converting "
-        "source converter, so {'port': '6000'} is coerced to 6000 (SPEC §3: runtime writes "
-        "do not coerce strings; settings.update({'database': {'port': '6000'}}) does reject it)",
-    )
     def test_mapping_does_not_coerce_text(self):
         """Text in an assigned mapping is not converted to the field's type."""
         s = Settings()
@@ -492,11 +480,6 @@ class TestValidationErrorShape:
         assert s.retries == 3
         assert got == []
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="update() raises after the type checks and before running validators, so a "
-        "wrong type in one key hides a validator failure in another (SPEC §5: every problem)",
-    )
     def test_update_lists_type_and_validator_problems_together(self):
         """A type error and a validator error in one update are both reported."""
         s = Settings()

@@ -24,6 +24,7 @@ import attrs
 from ..errors import ValidationError
 from ..structuring import ConversionError
 from . import fields as _fields
+from .collections import wrap
 from .events import MISSING, Change, Subscription, subscribe
 from .schema import SCHEMA_ATTR, Schema, build_schema, did_you_mean, schema_of
 from .state import new_node
@@ -266,8 +267,10 @@ class Flow(metaclass=FlowMeta):
         set_vein = _slot_setter(type(self))
         node = new_node(self)
         set_vein(self, node)
+        fields = schema_of(type(self)).fields
         for key, value in state.items():
-            object.__setattr__(self, key, value)
+            spec = fields.get(key)
+            object.__setattr__(self, key, wrap(self, spec, value) if spec is not None else value)
         for name in schema_of(type(self)).nested:
             _adopt(self, node, name)
 
@@ -524,6 +527,16 @@ def _make_init(final: type, mid: Any, schema: Schema) -> Any:
                 "        except _Conversion as exc:",
                 f"            raise _type_error(self, _spec{i}, exc) from None",
             ]
+    if not schema.dynamic:
+        ns["_wrap"] = wrap
+        for i, spec in enumerate(schema.fields.values()):
+            if spec.collection is None:
+                continue
+            d = getattr(final, spec.name)
+            ns[f"_cget{i}"] = d.__get__
+            ns[f"_cset{i}"] = d.__set__
+            ns[f"_cspec{i}"] = spec
+            lines.append(f"    _cset{i}(self, _wrap(self, _cspec{i}, _cget{i}(self)))")
     for name in schema.nested:
         lines.append(f"    _adopt(self, node, {name!r})")
     fn = _compile("\n".join(lines) + "\n", "__init__", ns)

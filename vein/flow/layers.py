@@ -25,6 +25,7 @@ import attrs
 
 from ..errors import ErrorEntry, ValidationError
 from ..structuring import ConversionError, is_null
+from .collections import detach, wrap
 from .events import MISSING, Change, emit
 from .provenance import DEFAULT, RUNTIME, Provenance
 from .schema import FieldSpec, Schema, did_you_mean, schema_of
@@ -283,17 +284,25 @@ def _plan(
     def defined_later(path: str, i: int) -> bool:
         return any(path in flat_of(k) for k in order[i + 1:])
 
-    def folded(path: str, spec: FieldSpec | None, value: Any) -> Any:
-        mode = spec.info.merge if spec is not None else None
-        if mode is None or mode == "replace":
-            return value
+    def merging(spec: FieldSpec | None) -> bool:
+        return spec is not None and spec.info.merge not in (None, "replace")
+
+    def folded(
+        path: str, spec: FieldSpec | None, value: Any, prov: Provenance
+    ) -> tuple[Any, Provenance]:
+        # A merge= field is the combination of every layer that defines it, whichever of
+        # them changed; its provenance is the topmost of them.
+        if not merging(spec):
+            return value, prov
+        assert spec is not None
         result: Any = MISSING
         for k in order:
             found = flat_of(k).get(path)
             if found is None:
                 continue
-            result = found[0] if result is MISSING else _combine(mode, result, found[0])
-        return value if result is MISSING else result
+            result = found[0] if result is MISSING else _combine(spec.info.merge, result, found[0])
+            prov = found[1]
+        return (value, prov) if result is MISSING else (result, prov)
 
     planned: Flat = {}
     for doc, flat in entries:
@@ -308,14 +317,20 @@ def _plan(
                 before = old.get(path)
                 if before is not None and (before[0] is value or before[0] == value):
                     continue  # unchanged in this source: never revert what came since
-            if defined_later(path, i):
-                continue
             spec = leaf_spec(root_schema, path) if "." in path else root_schema.fields.get(path)
-            planned[path] = (folded(path, spec, value), prov)
+            if defined_later(path, i) and not merging(spec):
+                continue
+            planned[path] = folded(path, spec, value, prov)
         if old:
             for path in old.keys() - flat.keys():
                 current = planned[path][1] if path in planned else _current_prov(targets, path)
-                if current.layer != k:
+                spec = leaf_spec(root_schema, path) if "." in path else root_schema.fields.get(path)
+                if merging(spec) and current.layer is not None:
+                    combined = folded(path, spec, MISSING, DEFAULT)
+                    if combined[0] is not MISSING:
+                        planned[path] = combined
+                        continue
+                elif current.layer != k:
                     continue
                 fallback: tuple[Any, Provenance] | None = None
                 for other in reversed(order):
@@ -401,6 +416,9 @@ def _commit(targets: _Targets, final: Flat) -> tuple[Pending, list[tuple[Any, st
             continue
         if spec is None:
             obj.__vein_put__(name, value)  # MISSING removes the key
+        elif spec.collection:
+            osa(obj, name, wrap(obj, spec, value))
+            detach(old)
         else:
             osa(obj, name, value)
         secret = spec.secret if spec is not None else obj.__vein_is_secret__(name)
@@ -447,8 +465,9 @@ def update(obj: Any, sources: Iterable[Any]) -> list[Change]:
     entries = [(doc, flatten(schema, doc, errors, "")) for doc in docs]
     if prefix:
         entries = [(doc, {prefix + p: v for p, v in flat.items()}) for doc, flat in entries]
-    if errors:
-        raise ValidationError(errors)
+        errors = [attrs.evolve(e, path=prefix + e.path) for e in errors]
+    # No early exit on conversion errors: planning and validating change nothing, and the
+    # validators' verdicts on the other values belong in the same report.
     root = tree.root.obj
     targets: _Targets = getattr(type(root), "__vein_targets__", _Targets)(root)
     with tree.lock:
@@ -503,7 +522,31 @@ def assign_nested(obj: Any, name: str, value: Any) -> None:
         _adopt(obj, obj._vein, name)
         return
     assert spec.nested is not None
-    update(child, [_leaves_of(value)])
+    if isinstance(value, Mapping):
+        # Assignment replaces the whole section: what the mapping leaves out is reset to
+        # its default, like constructing the class from the mapping would.
+        value = _with_defaults(schema_of(spec.nested), value, child)
+    else:
+        value = _leaves_of(value)
+    update(child, [value])
+
+
+def _with_defaults(schema: Schema, data: Mapping[str, Any], current: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, spec in schema.fields.items():
+        given = data.get(spec.key, data.get(name, MISSING))
+        if spec.nested is not None:
+            sub = given if isinstance(given, Mapping) else {}
+            child = getattr(current, name, None)
+            out[spec.key] = _with_defaults(schema_of(spec.nested), sub, child) if given is MISSING or isinstance(given, Mapping) else given
+        elif given is not MISSING:
+            out[spec.key] = given
+        elif not spec.required:
+            out[spec.key] = spec.default_value(current)
+    for key, value in data.items():
+        if key not in out and key not in schema.fields:
+            out[key] = value  # unknown keys: reported by flatten with a did-you-mean
+    return out
 
 
 def _leaves_of(obj: Any) -> dict[str, Any]:
@@ -634,7 +677,7 @@ def _build(
             value = _convert(a, obj, value, path, spec, errors, found)
             if value is MISSING:
                 continue
-        osa(obj, name, value)
+        osa(obj, name, wrap(obj, spec, value) if spec.collection else value)
         set_leaves.append(spec)
     if provs:
         node.prov = provs
@@ -699,7 +742,7 @@ def _overlay(obj: Any, merged: Flat, prefix: str, errors: list[ErrorEntry]) -> N
             value = _convert(spec.attribute, obj, value, path, spec, errors, found)
             if value is MISSING:
                 continue
-        osa(obj, name, value)
+        osa(obj, name, wrap(obj, spec, value) if spec.collection else value)
         if node.prov is None:
             node.prov = {}
         node.prov[name] = prov

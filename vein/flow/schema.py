@@ -17,6 +17,7 @@ import cattrs
 
 from ..errors import VeinError
 from ..structuring import runtime_check, structure_hook
+from .collections import collection_kind
 from .fields import FieldInfo, info_of
 
 __all__ = ["RESERVED", "FieldSpec", "Schema", "did_you_mean", "is_flow_class", "schema_of"]
@@ -51,6 +52,7 @@ class FieldSpec:
     check: Callable[[Any], Any] | None
     nested: type | None  # a flow class held by this field (deep merge, relayed events)
     structure: Callable[[Any], Any]
+    collection: str | None = None  # "list"/"dict"/"set": stored as an evented container
 
     @property
     def secret(self) -> bool:
@@ -159,6 +161,7 @@ def build_schema(cls: type, dynamic: bool) -> Schema:
             check=check,
             nested=nested,
             structure=_structure_or_fallback(tp),
+            collection=collection_kind(tp) if nested is None else None,
         )
     return Schema(cls, fields, dynamic)
 

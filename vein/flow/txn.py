@@ -79,10 +79,17 @@ def tree_has_policies(obj: Any) -> bool:
 
 
 def _restore(obj: Any, name: str, value: Any) -> None:
-    if schema_of(type(obj)).fields.get(name) is None:
+    spec = schema_of(type(obj)).fields.get(name)
+    if spec is None:
         obj.__vein_put__(name, value)
-    else:
-        object.__setattr__(obj, name, value)
+        return
+    if spec.collection is not None:
+        current = getattr(obj, name, None)
+        reset = getattr(current, "_reset", None)
+        if reset is not None and not hasattr(value, "_reset"):
+            reset(value)  # an in-place change: put the contents back, keep the container
+            return
+    object.__setattr__(obj, name, value)
 
 
 def _restore_prov(node: Node, name: str, prov: Provenance | None) -> None:

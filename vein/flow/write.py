@@ -9,11 +9,12 @@ validator, a short locked store, and -- only if someone listens -- the emit.
 from __future__ import annotations
 
 import linecache
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ErrorEntry, ReadOnlyError, ValidationError
-from ..structuring import ConversionError
+from ..structuring import ConversionError, describe_type
+from .collections import copy_of, detach, wrap
 from .events import MISSING, emit
 from .provenance import RUNTIME
 
@@ -94,12 +95,6 @@ def make_setter(cls: type, spec: FieldSpec, assign_nested: Callable[..., Any]) -
         return _compile(src, fn_name, ns)
     lines = [f"def {fn_name}(self, value):", "    try:"]
     body = []
-    if spec.check is not None:
-        if spec.fast_type is not None:
-            body.append("if type(value) is not _fast:")
-            body.append("    value = _check(value)")
-        else:
-            body.append("value = _check(value)")
     if a.converter is not None:
         conv: Any = a.converter  # attrs' stubs do not declare Converter's attributes
         if hasattr(conv, "converter") and hasattr(conv, "takes_self"):  # attrs.Converter
@@ -115,8 +110,24 @@ def make_setter(cls: type, spec: FieldSpec, assign_nested: Callable[..., Any]) -
                 body.append("value = _conv(value)")
         else:
             body.append("value = _conv(value)")
+    if spec.check is not None and spec.nested is None:
+        if spec.fast_type is not None:
+            body.append("if type(value) is not _fast:")
+            body.append("    value = _check(value)")
+        else:
+            body.append("value = _check(value)")
+    if spec.nested is not None:
+        # A nested flow field takes an instance of its class or a mapping; the values are
+        # copied into the existing child by assign_nested (runtime rules: no text coercion).
+        ns["_nested_ok"] = (spec.nested, Mapping)
+        ns["_not_nested"] = ConversionError(describe_type(spec.type), None)
+        body.append("if not isinstance(value, _nested_ok):")
+        body.append("    raise _Conversion(_not_nested.expected, value)")
     if a.validator is not None:
         body.append("_validator(self, _attr, value)")
+    if spec.collection is not None:
+        ns["_wrap"] = wrap
+        body.append("value = _wrap(self, _spec, value)")
     if not body:
         body.append("pass")
     lines.extend("        " + b for b in body)
@@ -128,6 +139,12 @@ def make_setter(cls: type, spec: FieldSpec, assign_nested: Callable[..., Any]) -
         lines.append(f"    _assign_nested(self, {name!r}, value)")
     else:
         secret = bool(spec.secret)
+        shown = "value"
+        if spec.collection is not None:
+            # The replaced container stops reporting to this field; events carry copies.
+            ns["_detach"] = detach
+            shown = "value._plain() if value is not None else None"
+            ns["_copy_of"] = copy_of
         lines.extend(
             [
                 "    node = self._vein",
@@ -140,6 +157,7 @@ def make_setter(cls: type, spec: FieldSpec, assign_nested: Callable[..., Any]) -
                 "        if old is value or old == value:",
                 "            return",
                 "        _set(self, value)",
+                *(["        _detach(old)"] if spec.collection is not None else []),
                 "        tree.version += 1",
                 "        if tree.batch is not None:",
                 f"            tree.batch.record(self, node, {name!r}, old, value, _RUNTIME, {secret})",
@@ -151,7 +169,7 @@ def make_setter(cls: type, spec: FieldSpec, assign_nested: Callable[..., Any]) -
                 "            prov = node.prov = {}",
                 f"        prov[{name!r}] = _RUNTIME",
                 "    if node.subs is not None or node.parent is not None:",
-                f"        _emit(node, {name!r}, old, value, _RUNTIME, {secret})",
+                f"        _emit(node, {name!r}, {'_copy_of(old)' if spec.collection else 'old'}, {shown}, _RUNTIME, {secret})",
             ]
         )
     src = "\n".join(lines) + "\n"
