@@ -16,6 +16,7 @@ Reads are plain slot reads: nothing of vein sits on the read path.
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, dataclass_transform, overload
 
@@ -32,6 +33,7 @@ from .write import _compile, make_setattr, make_setters, type_error
 
 if TYPE_CHECKING:
     from ..watch import Watcher
+    from .aio import ChangeStream
     from .snapshot import Snapshot
     from .txn import BatchContext
     from .provenance import Provenance
@@ -138,11 +140,22 @@ class Flow(metaclass=FlowMeta):
         if callback is None:
 
             def decorator(fn: C) -> C:
-                subscribe(self._vein, path, fn, weak)
+                self.on_change(path, fn, weak=weak)
                 return fn
 
             return decorator
+        if inspect.iscoroutinefunction(callback):
+            from .aio import async_relay
+
+            return subscribe(self._vein, path, async_relay(self._vein, callback), weak)
         return subscribe(self._vein, path, callback, weak)
+
+    def changes(self, path: str = "*") -> ChangeStream:
+        """``async for change in obj.changes("database"):`` -- changes as an async stream."""
+        from .aio import ChangeStream
+
+        _check_path(self, path)
+        return ChangeStream(self, path)
 
     def on_error(self, handler: Callable[[BaseException], Any]) -> Subscription:
         """Call *handler* with every error a callback or a watcher of this tree raises."""

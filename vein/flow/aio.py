@@ -1,0 +1,106 @@
+"""asyncio support: ``async def`` callbacks and ``async for change in obj.changes()``.
+
+Callbacks run in the writing thread; an ``async def`` callback is instead scheduled as a
+task on the event loop that was running when it subscribed (thread-safely, so writes from
+other threads work too).  Its failures are reported like any callback's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from .events import Change, report_error
+
+if TYPE_CHECKING:
+    from .events import Subscription
+    from .state import Node
+
+__all__ = ["ChangeStream", "async_relay"]
+
+
+def _running_loop(what: str) -> asyncio.AbstractEventLoop:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        raise RuntimeError(f"{what} needs a running asyncio event loop (subscribe from async code)") from None
+
+
+def async_relay(node: Node, callback: Callable[[Change], Awaitable[Any]]) -> Callable[[Change], None]:
+    """Wrap an ``async def`` callback so each change schedules it on the current loop."""
+    loop = _running_loop("an async callback")
+    tasks: set[asyncio.Task[Any]] = set()
+
+    def done(task: asyncio.Task[Any]) -> None:
+        tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            assert exc is not None
+            report_error(node, exc, f"async callback {getattr(callback, '__qualname__', callback)!r}")
+
+    def spawn(change: Change) -> None:
+        task = loop.create_task(callback(change))  # type: ignore[arg-type]
+        tasks.add(task)
+        task.add_done_callback(done)
+
+    def relay(change: Change) -> None:
+        if loop.is_closed():
+            return
+        loop.call_soon_threadsafe(spawn, change)
+
+    relay.__qualname__ = getattr(callback, "__qualname__", "async_callback")
+    relay.__vein_async__ = callback  # type: ignore[attr-defined]
+    return relay
+
+
+class ChangeStream:
+    """``async for change in obj.changes(path):`` -- every change under *path*, in order.
+
+    Close it with ``await stream.aclose()`` or ``async with obj.changes() as stream``;
+    breaking out of an ``async for`` loop leaves it subscribed until it is closed or
+    garbage-collected.
+    """
+
+    def __init__(self, obj: Any, path: str = "*") -> None:
+        self._loop = _running_loop("changes()")
+        self._queue: asyncio.Queue[Change | None] = asyncio.Queue()
+        self._closed = False
+        self._sub: Subscription = obj.on_change(path, self._push)
+
+    def _push(self, change: Change) -> None:
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, change)
+
+    def __aiter__(self) -> ChangeStream:
+        return self
+
+    async def __anext__(self) -> Change:
+        if self._closed:
+            raise StopAsyncIteration
+        change = await self._queue.get()
+        if change is None:
+            raise StopAsyncIteration
+        return change
+
+    async def aclose(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._sub.cancel()
+            self._queue.put_nowait(None)
+
+    async def __aenter__(self) -> ChangeStream:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if not self._closed:
+            self._sub.cancel()
