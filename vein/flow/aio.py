@@ -41,7 +41,7 @@ def async_relay(node: Node, callback: Callable[[Change], Awaitable[Any]]) -> Cal
             report_error(node, exc, f"async callback {getattr(callback, '__qualname__', callback)!r}")
 
     def spawn(change: Change) -> None:
-        task = loop.create_task(callback(change))  # type: ignore[arg-type]
+        task: asyncio.Task[Any] = loop.create_task(callback(change))  # type: ignore[arg-type]
         tasks.add(task)
         task.add_done_callback(done)
 

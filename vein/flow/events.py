@@ -46,6 +46,9 @@ class _Missing:
 
 
 MISSING: Final = _Missing()
+#: The type of :data:`MISSING`, for annotations: ``x: int | vein.MissingType = vein.MISSING``
+#: declares a field that may be absent (a key some items lack); ``to_dict`` leaves it out.
+MissingType = _Missing
 
 _tuple_new = tuple.__new__
 
@@ -227,9 +230,22 @@ def report_error(node: Node | None, exc: BaseException, what: str, secret: bool 
             logger.error("on_error handler %r failed: %s: %s", handler, type(inner).__name__, inner)
 
 
-def _deliver(node: Node, subs: dict[str, tuple[Subscription, ...]], change: Change) -> None:
-    path = change[0]
+def _seq_of(sub: Subscription) -> int:
+    return sub.seq
+
+
+def _matching(
+    subs: dict[str, tuple[Subscription, ...]], path: str
+) -> tuple[Subscription, ...] | list[Subscription] | None:
+    """The subscriptions of one node that hear a change at *path*, in subscription order."""
     found = subs.get(path)
+    star = subs.get("*")
+    if "." not in path:  # the common case: a field of this very object
+        if found is None:
+            return star
+        if star is None:
+            return found
+        return sorted(found + star, key=_seq_of)
     groups = [found] if found else []
     i = path.rfind(".")
     while i > 0:
@@ -237,16 +253,17 @@ def _deliver(node: Node, subs: dict[str, tuple[Subscription, ...]], change: Chan
         if group:
             groups.append(group)
         i = path.rfind(".", 0, i)
-    star = subs.get("*")
     if star:
         groups.append(star)
     if not groups:
-        return
+        return None
     if len(groups) == 1:
-        ordered: tuple[Subscription, ...] | list[Subscription] = groups[0]
-    else:
-        ordered = sorted((s for g in groups for s in g), key=lambda s: s.seq)
-    for sub in ordered:
+        return groups[0]
+    return sorted((s for g in groups for s in g), key=_seq_of)
+
+
+def _fire(node: Node, targets: tuple[Subscription, ...] | list[Subscription], change: Change) -> None:
+    for sub in targets:
         cb = sub._callback if sub._ref is None else sub._ref()
         if cb is None:
             continue
@@ -259,13 +276,18 @@ def _deliver(node: Node, subs: dict[str, tuple[Subscription, ...]], change: Chan
 
 
 def emit(node: Node, name: str, old: Any, new: Any, source: Provenance, secret: bool) -> None:
-    """Deliver one change of field *name* of *node*'s object to every interested subscriber."""
+    """Deliver one change of field *name* of *node*'s object to every interested subscriber.
+
+    The :class:`Change` is built only for the levels where somebody listens.
+    """
     path = name
     n: Node | None = node
     while n is not None:
         subs = n.subs
-        if subs:
-            _deliver(n, subs, _tuple_new(Change, (path, old, new, source, secret)))
+        if subs is not None:
+            targets = _matching(subs, path)
+            if targets:
+                _fire(n, targets, _tuple_new(Change, (path, old, new, source, secret)))
         if n.parent is None:
             return
         path = f"{n.name}.{path}"
