@@ -7,14 +7,21 @@ and tells its subscribers.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .api import explain, load, structure, to_dict
 from .errors import ErrorEntry, ReadOnlyError, SourceError, ValidationError, VeinError, VeinWarning
 from .flow import MISSING, Change, Flow, Provenance, Subscription, field, flow
 from .flow.computed import computed
 from .flow.config import Config
+from .flow.events import MissingType
 from .flow.txn import policy
-from .watch import Watcher
-from .sources import from_appconfig, from_dict, from_env, from_json, from_toml, from_yaml
+from .sources import from_dict, from_env, from_json, from_toml, from_yaml
+
+if TYPE_CHECKING:
+    from .infer import infer_schema
+    from .sources.appconfig import from_appconfig
+    from .watch import Watcher
 
 __version__ = "0.1.0"
 
@@ -24,6 +31,7 @@ config: Config = Config()
 __all__ = [
     "MISSING",
     "Change",
+    "MissingType",
     "Config",
     "ErrorEntry",
     "Flow",
@@ -46,11 +54,31 @@ __all__ = [
     "from_json",
     "from_toml",
     "from_yaml",
+    "infer_schema",
     "load",
     "policy",
     "structure",
     "to_dict",
 ]
+
+
+# Imported on first use: they pull in modules most programs never need at start-up.
+_LAZY = {
+    "infer_schema": ("vein.infer", "infer_schema"),
+    "from_appconfig": ("vein.sources.appconfig", "from_appconfig"),
+    "Watcher": ("vein.watch", "Watcher"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    found = _LAZY.get(name)
+    if found is None:
+        raise AttributeError(f"module 'vein' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(found[0]), found[1])
+    globals()[name] = value
+    return value
 
 
 def __dir__() -> list[str]:

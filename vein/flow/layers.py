@@ -124,7 +124,7 @@ def _flatten(
             elif isinstance(raw, str) and not runtime:
                 try:
                     raw = json.loads(raw)
-                except ValueError:
+                except (ValueError, RecursionError):
                     raw = None
             if not isinstance(raw, Mapping):
                 errors.append(
@@ -219,8 +219,8 @@ def _deep_merge(lower: Mapping[Any, Any], higher: Mapping[Any, Any]) -> dict[Any
 
 
 def leaf_spec(schema: Schema, path: str) -> FieldSpec | None:
-    found = schema.spec_at(path)
-    return found[1] if found is not None else None
+    """The spec of the leaf at a dotted path (``None`` for schema-less/dynamic keys)."""
+    return schema.leaf_map().get(path)
 
 
 class _Targets:
@@ -528,7 +528,23 @@ def assign_nested(obj: Any, name: str, value: Any) -> None:
         value = _with_defaults(schema_of(spec.nested), value, child)
     else:
         value = _leaves_of(value)
+    _check_readonly(schema_of(spec.nested), value, child)
     update(child, [value])
+
+
+def _check_readonly(schema: Schema, data: Mapping[str, Any], current: Any) -> None:
+    """A section assignment is a runtime write: it may not change a ``readonly`` field."""
+    for name, spec in schema.fields.items():
+        given = data.get(spec.key, data.get(name, MISSING))
+        if given is MISSING or current is None:
+            continue
+        if spec.nested is not None:
+            if isinstance(given, Mapping):
+                _check_readonly(schema_of(spec.nested), given, getattr(current, name, None))
+        elif spec.info.readonly and not _equal(given, getattr(current, name, MISSING)):
+            from .write import readonly_error
+
+            raise readonly_error(current, spec)
 
 
 def _with_defaults(schema: Schema, data: Mapping[str, Any], current: Any) -> dict[str, Any]:
@@ -541,6 +557,8 @@ def _with_defaults(schema: Schema, data: Mapping[str, Any], current: Any) -> dic
             out[spec.key] = _with_defaults(schema_of(spec.nested), sub, child) if given is MISSING or isinstance(given, Mapping) else given
         elif given is not MISSING:
             out[spec.key] = given
+        elif spec.info.readonly and hasattr(current, name):
+            continue  # left out: kept as it is (a runtime write never resets it)
         elif not spec.required:
             out[spec.key] = spec.default_value(current)
     for key, value in data.items():

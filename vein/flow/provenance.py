@@ -2,31 +2,73 @@
 
 from __future__ import annotations
 
-from typing import Final
-
-import attrs
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Final
 
 __all__ = ["DEFAULT", "RUNTIME", "Provenance"]
 
 
-@attrs.frozen(slots=True)
-class Provenance:
+_tuple_new = tuple.__new__
+
+
+class Provenance(tuple[str, "str | None", "int | None", "int | None", "str | None", "str | None", "str | None"]):
     """The origin of a value, as :meth:`explain` and :class:`vein.Change` report it.
 
     *kind* is one of ``"default"``, ``"runtime"``, ``"env"``, ``"file"``, ``"dict"`` or
     ``"appconfig"``.  *layer* is the key of the source layer that brought the value (``None``
     for defaults and runtime writes); *name* is what a person looks for: the environment
     variable, the file path, the dict's name.  ``str()`` reads like ``env APP_TIMEOUT``,
-    ``config.yml:12:3`` or ``runtime``.
+    ``config.yml:12:3`` or ``runtime``.  Immutable and hashable (a tuple underneath: one
+    is made per loaded value, so it must be cheap).
     """
 
-    kind: str
-    name: str | None = None
-    line: int | None = None
-    column: int | None = None
-    layer: str | None = None
-    key: str | None = None  # the key path inside the source, when it is not obvious
-    version: str | None = None  # AppConfig version label
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        kind: str,
+        name: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        layer: str | None = None,
+        key: str | None = None,
+        version: str | None = None,
+    ) -> Provenance:
+        return _tuple_new(cls, (kind, name, line, column, layer, key, version))
+
+    if TYPE_CHECKING:  # read-only properties to type checkers too
+
+        @property
+        def kind(self) -> str: ...
+        @property
+        def name(self) -> str | None: ...
+        @property
+        def line(self) -> int | None: ...
+        @property
+        def column(self) -> int | None: ...
+        @property
+        def layer(self) -> str | None: ...
+        @property
+        def key(self) -> str | None: ...
+        @property
+        def version(self) -> str | None: ...
+
+    else:
+        kind = property(itemgetter(0))
+        name = property(itemgetter(1))
+        line = property(itemgetter(2))
+        column = property(itemgetter(3))
+        layer = property(itemgetter(4))
+        key = property(itemgetter(5))
+        version = property(itemgetter(6))
+
+    def __repr__(self) -> str:
+        fields = ("kind", "name", "line", "column", "layer", "key", "version")
+        inner = ", ".join(f"{f}={v!r}" for f, v in zip(fields, self, strict=True) if v is not None)
+        return f"Provenance({inner})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Provenance, tuple(self))
 
     def __str__(self) -> str:
         kind = self.kind

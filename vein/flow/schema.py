@@ -84,6 +84,7 @@ class Schema:
         self.by_key = {spec.key: spec for spec in fields.values()}
         self.nested = tuple(name for name, spec in fields.items() if spec.nested is not None)
         self._env_maps: dict[str, Any] = {}
+        self._leaf_map: dict[str, FieldSpec] | None = None
 
     def leaves(self, prefix: str = "") -> Iterator[tuple[str, FieldSpec]]:
         """Every leaf (non-nested field) below this class, as ``(dotted path, spec)``."""
@@ -107,6 +108,13 @@ class Schema:
                 return None
             schema = schema_of(spec.nested)
         return None
+
+    def leaf_map(self) -> dict[str, FieldSpec]:
+        """``{dotted path: spec}`` of every leaf below this class (computed once)."""
+        found = self._leaf_map
+        if found is None:
+            found = self._leaf_map = dict(self.leaves())
+        return found
 
     def all_paths(self, prefix: str = "") -> Iterator[str]:
         for spec in self.fields.values():
@@ -156,7 +164,7 @@ def build_schema(cls: type, dynamic: bool) -> Schema:
             attribute=a,
             type=tp,
             info=info,
-            key=info.key or a.name,
+            key=a.name if info.key is None else info.key,  # key="" is a key too
             fast_type=fast,
             check=check,
             nested=nested,

@@ -14,6 +14,7 @@ savepoint: an exception leaving the inner block undoes the inner block's writes.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -54,8 +55,9 @@ def policy(fn: F) -> F:
     return fn
 
 
+@functools.cache
 def policies_of(cls: type) -> tuple[Callable[[Any], Any], ...]:
-    """The policy methods of *cls*, base classes first, each name once."""
+    """The policy methods of *cls*, base classes first, each name once (cached per class)."""
     seen: dict[str, Callable[[Any], Any]] = {}
     for klass in reversed(cls.__mro__):
         for name, value in vars(klass).items():
@@ -64,8 +66,8 @@ def policies_of(cls: type) -> tuple[Callable[[Any], Any], ...]:
     return tuple(seen.values())
 
 
-def tree_has_policies(obj: Any) -> bool:
-    cls = type(obj)
+@functools.cache
+def _class_tree_has_policies(cls: type) -> bool:
     if policies_of(cls):
         return True
     try:
@@ -73,9 +75,15 @@ def tree_has_policies(obj: Any) -> bool:
     except TypeError:
         return False
     return any(
-        child is not None and tree_has_policies(child)
-        for child in (getattr(obj, name, None) for name in schema.nested)
+        spec.nested is not None and _class_tree_has_policies(spec.nested)
+        for spec in schema.fields.values()
     )
+
+
+def tree_has_policies(obj: Any) -> bool:
+    """Does any class in *obj*'s tree declare policies?  (Nested classes are static.)"""
+    cls: type = type(obj)
+    return _class_tree_has_policies(cls)
 
 
 def _restore(obj: Any, name: str, value: Any) -> None:
@@ -131,7 +139,8 @@ class PolicyRunner:
     @staticmethod
     def _run(node: Node, errors: list[ErrorEntry]) -> None:
         obj = node.obj
-        for fn in policies_of(type(obj)):
+        cls: type = type(obj)
+        for fn in policies_of(cls):
             try:
                 fn(obj)
             except VeinError:

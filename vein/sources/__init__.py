@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .appconfig import AppConfigSource, from_appconfig
+from typing import TYPE_CHECKING, Any
+
 from .base import Document, FileSource, Source
 from .dict import DictSource, from_dict
 from .env import EnvSource, from_env
@@ -27,3 +28,16 @@ __all__ = [
     "from_toml",
     "from_yaml",
 ]
+
+
+if TYPE_CHECKING:
+    from .appconfig import AppConfigSource, from_appconfig
+
+
+def __getattr__(name: str) -> Any:
+    # The AppConfig source (and boto3 behind it) loads only when asked for.
+    if name in ("AppConfigSource", "from_appconfig"):
+        from . import appconfig
+
+        return getattr(appconfig, name)
+    raise AttributeError(f"module 'vein.sources' has no attribute {name!r}")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from ..flow.schema import Schema
 
 __all__ = ["Document", "FileSource", "Source"]
+
+#: A file modified this recently (ns) when it was read may change again without a new stat
+#: (timestamps are coarse on many file systems): ``changed()`` answers yes until it is older.
+_RACY_NS = 2_000_000_000
 
 
 @attrs.define(eq=False)
@@ -75,6 +79,7 @@ class FileSource:
         self._stat: tuple[int, int, int] | None = None
         self._digest: bytes | None = None
         self._cached: Any = None
+        self._racy = False  # read within the timestamp granularity of its mtime
 
     @property
     def resolved(self) -> str:
@@ -101,7 +106,7 @@ class FileSource:
 
     def changed(self) -> bool:
         try:
-            return self._stat_key() != self._stat or self._stat is None
+            return self._racy or self._stat_key() != self._stat or self._stat is None
         except SourceError:
             return True
 
@@ -123,10 +128,13 @@ class FileSource:
             raise SourceError(f"is a directory, not a {self.format_name} file", source=self.display) from None
         except OSError as exc:
             raise SourceError(f"cannot read {self.format_name} file: {exc.strerror}", source=self.display) from None
+        import hashlib  # here, not at import: OpenSSL's start-up is not free
+
         digest = hashlib.blake2b(raw, digest_size=16).digest()
         fresh = digest != self._digest
         self._stat = stat
         self._digest = digest
+        self._racy = time.time_ns() - stat[0] < _RACY_NS
         if raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
         if b"\x00" in raw:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -125,12 +126,19 @@ class EnvSource:
         n = len(pfx)
         data = getattr(env, "_data", None)
         if env is os.environ and isinstance(data, dict) and os.name == "posix":
-            # Scan the undecoded keys: decoding every variable is most of the cost.
+            # Scan the undecoded keys: decoding every variable is most of the cost.  The
+            # first byte, checked in both cases, rejects nearly all unrelated names cheaply.
             bpfx = os.fsencode(pfx)
+            enc = sys.getfilesystemencoding()
             out = {}
+            if not n:
+                for k, v in data.items():
+                    out[k.decode(enc, "surrogateescape")] = v.decode(enc, "surrogateescape")
+                return out
+            first = (bpfx[:1], bpfx[:1].lower())
             for k, v in data.items():
-                if k[:n].upper() == bpfx:
-                    out[os.fsdecode(k)] = os.fsdecode(v)
+                if k[:1] in first and k[:n].upper() == bpfx:
+                    out[k.decode(enc, "surrogateescape")] = v.decode(enc, "surrogateescape")
             return out
         return {k: v for k, v in env.items() if k[:n].upper() == pfx}
 
@@ -180,7 +188,7 @@ class EnvSource:
             if kind == _SECTION:
                 try:
                     parsed = json.loads(value)
-                except ValueError:
+                except (ValueError, RecursionError):
                     parsed = value  # structuring reports "expected a section"
                 existing = _get_nested(data, path)
                 if isinstance(parsed, dict) and isinstance(existing, dict):
@@ -228,7 +236,7 @@ class EnvSource:
             entry = names.get(upper[:i])
             if entry is not None:
                 spec = entry[2]
-                if entry[0] == _LEAF and spec is not None and _is_mapping_type(spec.type):
+                if entry[0] == _LEAF and spec is not None and _mapping_field(spec):
                     return entry, upper[i + 2:]
                 return None
             i = upper.rfind("__", 0, i)
@@ -297,13 +305,23 @@ def _get_dict(data: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any] | N
     elif isinstance(existing, str):
         try:
             parsed = json.loads(existing)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         if not isinstance(parsed, dict):
             return None
         _set(data, path, parsed)
         existing = parsed
     return existing if isinstance(existing, dict) else None
+
+
+_mapping_fields: dict[int, bool] = {}
+
+
+def _mapping_field(spec: FieldSpec) -> bool:
+    found = _mapping_fields.get(id(spec))
+    if found is None:
+        found = _mapping_fields[id(spec)] = _is_mapping_type(spec.type)
+    return found
 
 
 def _is_mapping_type(tp: Any) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from typing import Any
 
 from ..errors import SourceError
@@ -29,6 +28,8 @@ class TomlSource(FileSource):
     format_name = "TOML"
 
     def parse(self, text: str) -> Document:
+        import tomllib
+
         try:
             data = tomllib.loads(text, parse_float=_float)
         except tomllib.TOMLDecodeError as exc:
