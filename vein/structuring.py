@@ -35,7 +35,7 @@ from typing import Any, Final, Literal, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
-from cattrs.gen import make_dict_structure_fn
+from cattrs.gen import make_dict_structure_fn, override
 
 __all__ = [
     "ConversionError",
@@ -156,7 +156,7 @@ def describe_type(tp: Any) -> str:
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in get_args(tp))
     if _is_union(tp):
-        return " or ".join(describe_type(a) for a in get_args(tp))
+        return " or ".join(describe_type(a) for a in get_args(tp) if not _is_absent(a))
     if isinstance(tp, type) and attrs.has(tp):
         return f"a mapping for {tp.__name__}"
     return getattr(tp, "__name__", None) and origin is None and tp.__name__ or str(tp).replace(
@@ -305,16 +305,21 @@ def _struct_date(value: Any, _: Any) -> _dt.date:
         raise ConversionError("an ISO 8601 date", value) from None
 
 
-def _struct_any(value: Any, _: Any) -> Any:
+def _resolve_any(value: Any) -> Any:
     if type(value) is Plain:
         return resolve_plain(value)
     # YAML plain scalars (and JSON/TOML float text) nested in untyped data get their core
-    # type too: a list or mapping under ``Any`` must not keep ``'1'`` for ``1``.
+    # type too: a list or mapping under ``Any`` must not keep ``'1'`` for ``1``.  (map():
+    # one Python frame per level, so deep documents go as deep as the parsers allow.)
     if type(value) is list:
-        return [_struct_any(v, _) for v in value]
+        return list(map(_resolve_any, value))
     if type(value) is dict:
-        return {k: _struct_any(v, _) for k, v in value.items()}
+        return dict(zip(value, map(_resolve_any, value.values()), strict=True))
     return value
+
+
+def _struct_any(value: Any, _: Any) -> Any:
+    return _resolve_any(value)
 
 
 def _enum_hook(tp: type[enum.Enum]) -> Callable[[Any, Any], enum.Enum]:
@@ -466,9 +471,16 @@ def _mapping_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
     return mapping
 
 
+def _is_absent(tp: Any) -> bool:
+    """``vein.MissingType``: a field that may be absent; no source value is one."""
+    from .flow.events import MissingType
+
+    return tp is MissingType
+
+
 def _union_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
-    members = [a for a in get_args(tp) if a is not type(None)]
-    nullable = len(members) != len(get_args(tp))
+    members = [a for a in get_args(tp) if a is not type(None) and not _is_absent(a)]
+    nullable = type(None) in get_args(tp)
     hooks = [(conv.get_structure_hook(m), m) for m in members]
     expected = describe_type(tp)
 
@@ -486,7 +498,12 @@ def _union_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
 
 
 def _attrs_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
-    inner = make_dict_structure_fn(tp, conv, _cattrs_forbid_extra_keys=True)
+    from .flow.fields import info_of
+
+    # vein.field(key=...): the class is read by its keys in files (``"class"``, ``"a-b"``).
+    keys = {a.name: info_of(a).key for a in attrs.fields(tp)}
+    renames = {n: override(rename=k) for n, k in keys.items() if k is not None and k != n}
+    inner = make_dict_structure_fn(tp, conv, _cattrs_forbid_extra_keys=True, **renames)  # type: ignore[arg-type]
     expected = describe_type(tp)
 
     def cls_hook(value: Any, _: Any) -> Any:
@@ -551,7 +568,7 @@ def _make_converter() -> cattrs.Converter:
         (Decimal, _struct_decimal), (_dt.datetime, _struct_datetime), (_dt.date, _struct_date),
     ):
         conv.register_structure_hook(tp, fn)
-    conv.register_structure_hook_func(lambda t: t is Any, _struct_any)
+    conv.register_structure_hook_func(lambda t: t is Any or t is object, _struct_any)
     conv.register_structure_hook_func(
         lambda t: isinstance(t, type) and issubclass(t, PurePath), _struct_path
     )
@@ -596,6 +613,8 @@ def _structure_hook(tp: Any, _order: Any) -> Callable[[Any], Any]:
             raise _from_cattrs(exc, describe_type(tp), value) from None
         except (ValueError, TypeError) as exc:
             raise ConversionError(describe_type(tp), value, str(exc)) from None
+        except RecursionError:
+            raise ConversionError(describe_type(tp), value, "nested too deeply") from None
 
     return run
 

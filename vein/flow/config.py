@@ -23,7 +23,7 @@ from typing import Any, Final, TypeVar
 
 from .declare import Flow
 from .events import MISSING
-from .layers import _Targets, update
+from .layers import KEY_DOT, _Targets, update
 from .provenance import DEFAULT, Provenance
 from .schema import SCHEMA_ATTR, Schema, did_you_mean
 from .state import new_node
@@ -98,7 +98,7 @@ class _ConfigTargets(_Targets):
         if found is not None:
             return found
         obj: Any = self.root
-        parts = path.split(".")
+        parts = _split(path)
         for part in parts[:-1]:
             nxt = obj._data.get(part)
             if not isinstance(nxt, Config):
@@ -110,7 +110,7 @@ class _ConfigTargets(_Targets):
 
     def ensure(self, path: str) -> tuple[Any, Any, str]:
         obj: Any = self.root
-        parts = path.split(".")
+        parts = _split(path)
         for part in parts[:-1]:
             nxt = obj._data.get(part)
             if not isinstance(nxt, Config):
@@ -207,7 +207,7 @@ class Config(Flow):
         existing = self._data.get(key, MISSING)
         if isinstance(value, Mapping) and value:
             # Assignment replaces the namespace: keys missing from the new mapping go.
-            removals = _removals(existing, key, value) if isinstance(existing, Config) else {}
+            removals = _removals(existing, key, value) if isinstance(existing, Config) else []
             if removals:
                 update(self, [_RemovalDoc.make(removals), {key: value}])
             else:
@@ -225,7 +225,7 @@ class Config(Flow):
             update(self, [_RemovalDoc.make(_removals(existing, key, {}))])
             self._data.pop(key, None)
         else:
-            update(self, [_RemovalDoc.make({key: None})])
+            update(self, [_RemovalDoc.make([(key,)])])
 
     def __contains__(self, key: object) -> bool:
         return key in self._data
@@ -300,8 +300,12 @@ class Config(Flow):
         return name in self._secrets or bool(SECRET_NAMES.search(name))
 
     def __vein_lookup__(self, path: str) -> Any:
-        value = self.get(path, MISSING)
-        return MISSING if isinstance(value, Config) else value
+        obj: Any = self
+        for part in _split(path):
+            if not isinstance(obj, Config):
+                return MISSING
+            obj = obj._data.get(part, MISSING)
+        return MISSING if isinstance(obj, Config) else obj
 
     def explain(self, path: str) -> Provenance:
         """Where the value at dotted *path* came from."""
@@ -349,7 +353,13 @@ setattr(Config, SCHEMA_ATTR, Schema(Config, {}, dynamic=True, open=True))
 Config.__vein_set_node__ = Config._vein.__set__  # type: ignore[attr-defined,misc]
 
 
+def _split(path: str) -> list[str]:
+    """The keys of an engine path (a literal dot in a key is escaped there)."""
+    return [part.replace(KEY_DOT, ".") for part in path.split(".")]
+
+
 def _all_paths(cfg: Config, prefix: str = "") -> Iterator[str]:
+    """Every leaf as a dotted path, for messages."""
     for key, value in cfg._data.items():
         if isinstance(value, Config):
             yield from _all_paths(value, f"{prefix}{key}.")
@@ -357,14 +367,23 @@ def _all_paths(cfg: Config, prefix: str = "") -> Iterator[str]:
             yield prefix + key
 
 
-def _removals(existing: Config, key: str, keep: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for path in _all_paths(existing, key + "."):
+def _leaf_keys(cfg: Config, prefix: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+    for key, value in cfg._data.items():
+        if isinstance(value, Config):
+            yield from _leaf_keys(value, (*prefix, key))
+        else:
+            yield (*prefix, key)
+
+
+def _removals(existing: Config, key: str, keep: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    """The leaves under *existing* (the value of *key*) that *keep* does not define."""
+    out = []
+    for keys in _leaf_keys(existing, (key,)):
         node: Any = {key: keep}
-        for part in path.split("."):
+        for part in keys:
             node = node.get(part, MISSING) if isinstance(node, Mapping) else MISSING
         if node is MISSING:
-            out[path] = None
+            out.append(keys)
     return out
 
 
@@ -372,16 +391,14 @@ class _RemovalDoc:
     """A document that removes keys (as runtime writes of MISSING)."""
 
     @staticmethod
-    def make(paths: Mapping[str, Any]) -> Any:
-        from ..sources.base import Document
-
-        return _RemovalSource(list(paths))
+    def make(paths: list[tuple[str, ...]]) -> Any:
+        return _RemovalSource(paths)
 
 
 class _RemovalSource:
     key = "\0removal"
 
-    def __init__(self, paths: list[str]) -> None:
+    def __init__(self, paths: list[tuple[str, ...]]) -> None:
         self.paths = paths
 
     def read(self, schema: Any) -> Any:
@@ -389,9 +406,8 @@ class _RemovalSource:
         from .provenance import RUNTIME
 
         data: dict[str, Any] = {}
-        for path in self.paths:
+        for parts in self.paths:
             node = data
-            parts = path.split(".")
             for part in parts[:-1]:
                 node = node.setdefault(part, {})
             node[parts[-1]] = MISSING

@@ -245,12 +245,16 @@ class Flow(metaclass=FlowMeta):
             if schema.dynamic and not key.startswith("_") and key in _dynamic(self):
                 return _dynamic(self)[key]
             raise KeyError(key)
-        return getattr(self, spec.name)
+        value = getattr(self, spec.name)
+        if value is MISSING:  # an absent key (a ``vein.MISSING`` default)
+            raise KeyError(key)
+        return value
 
     def __contains__(self, key: object) -> bool:
         schema = schema_of(type(self))
         if key in schema.by_key or key in schema.fields:
-            return True
+            spec = schema.by_key.get(key) or schema.fields[key]
+            return getattr(self, spec.name, None) is not MISSING
         return bool(schema.dynamic and isinstance(key, str) and key in _dynamic(self))
 
     # --- storage of undeclared (dynamic) attributes, used by the engine --------------------
@@ -375,7 +379,8 @@ def _instrument(
     if SCHEMA_ATTR in cls.__dict__ or "__vein_final__" in cls.__dict__:
         return cls  # already a flow class
     if dynamic is None:
-        dynamic = "__init__" in cls.__dict__
+        # An attrs class's __init__ is attrs' own, not a hand-written one.
+        dynamic = "__init__" in cls.__dict__ and "__attrs_attrs__" not in cls.__dict__
     methods = dict(methods or {})
     user_init = methods.pop("__init__", None)
     name, qualname, module = cls.__name__, cls.__qualname__, cls.__module__

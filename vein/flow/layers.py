@@ -25,7 +25,7 @@ import attrs
 
 from ..errors import ErrorEntry, ValidationError
 from ..structuring import ConversionError, is_null
-from .collections import detach, wrap
+from .collections import detach, reattach, wrap
 from .events import MISSING, Change, emit
 from .provenance import DEFAULT, RUNTIME, Provenance
 from .schema import FieldSpec, Schema, did_you_mean, schema_of
@@ -40,6 +40,9 @@ __all__ = ["Layer", "assign_nested", "explain", "load", "update"]
 MAX_DEPTH: Final = 200
 
 Flat = dict[str, tuple[Any, Provenance]]
+
+#: Stands for a literal "." inside a schema-less key within a dotted path.
+KEY_DOT: Final = "\x1f"
 
 
 @attrs.define(eq=False)
@@ -156,7 +159,9 @@ def _open_entry(
     depth: int,
 ) -> None:
     """One key of a schema-less document: a nested mapping is a namespace, else a leaf."""
-    path = prefix + key
+    # A key may itself contain dots ("editor.fontSize"): they are escaped in the dotted
+    # paths the engine uses, so the key stays one key.
+    path = prefix + key.replace(".", KEY_DOT)
     if isinstance(raw, Mapping) and raw:
         _flatten(schema, raw, doc, here, path + ".", out, errors, depth + 1)
         return
@@ -439,6 +444,11 @@ def rollback(undo: list[tuple[Any, str, Any, Provenance | None]], targets: _Targ
         spec = schema_of(type(obj)).fields.get(name)
         if spec is None:
             obj.__vein_put__(name, old)
+        elif spec.collection:
+            current = getattr(obj, name, None)
+            if current is not old:  # the replaced container reports again, the new one not
+                osa(obj, name, reattach(obj, spec, old))
+                detach(current)
         else:
             osa(obj, name, old)
         provs = obj._vein.prov
@@ -485,7 +495,10 @@ def update(obj: Any, sources: Iterable[Any]) -> list[Change]:
                 rollback(undo, targets)
                 for parent, key in reversed(targets.created):
                     parent.__vein_put__(key, MISSING)
+                tree.version += 1  # what readers saw meanwhile (snapshots, computed) is stale
                 raise
+        if batch is not None:  # the batch's rollback must restore the layers too
+            batch.keep_layers({k: layers[k].flat if k in layers else None for k in new_flats})
         for k in order:
             if k in new_flats:
                 if k in layers:
@@ -500,7 +513,10 @@ def update(obj: Any, sources: Iterable[Any]) -> list[Change]:
         if n.subs is not None or n.parent is not None:
             emit(n, name, old, new, prov, secret)
     plen = len(prefix)
-    return [Change(p[plen:], old, new, prov, secret) for _n, _name, old, new, prov, secret, p in pending]
+    return [
+        Change(p[plen:].replace(KEY_DOT, "."), old, new, prov, secret)
+        for _n, _name, old, new, prov, secret, p in pending
+    ]
 
 
 def assign_nested(obj: Any, name: str, value: Any) -> None:

@@ -15,6 +15,7 @@ raw data itself so that
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -159,20 +160,25 @@ class _Walker:
             self.marks[here] = (mark.line + 1, mark.column + 1)
             out[key] = self.walk(value_node, here, depth + 1)
         if merged:
-            # Merge keys: explicit keys win; among merged maps the first one wins.
+            # Merge keys: explicit keys win; among merged maps the first one wins.  The
+            # same holds for locations: an explicit key keeps its own line and column.
+            n = len(path)
+            explicit = {p: m for p, m in self.marks.items() if len(p) > n and p[:n] == path and p[n] in out}
             sources: list[Any] = []
             for m in merged:
                 if isinstance(m, yaml.SequenceNode):
                     sources.extend(m.value)
                 else:
                     sources.append(m)
-            for src in sources:
+            combined: dict[str, Any] = {}
+            for src in reversed(sources):  # earlier maps overwrite later ones
                 if not isinstance(src, yaml.MappingNode):
                     raise self.fail(src, "a merge key (<<) takes a mapping or a list of mappings")
-                data = self.walk(src, path, depth + 1)
-                for k, v in data.items():
-                    if k not in out:
-                        out[k] = v
+                combined.update(self.walk(src, path, depth + 1))
+            for k, v in combined.items():
+                if k not in out:
+                    out[k] = v
+            self.marks.update(explicit)
         return out
 
 
@@ -232,6 +238,12 @@ def parse_yaml(
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             problem = exc.problem or exc.context or "syntax error"
+            if problem == "found undefined alias" and mark is not None:
+                # libyaml does not say which alias: read its name at the mark.
+                line_text = text.splitlines()[mark.line] if mark.line < len(text.splitlines()) else ""
+                found = re.match(r"\*([^\s,\[\]{}]+)", line_text[mark.column:])
+                if found:
+                    problem += f" *{found.group(1)} (no anchor &{found.group(1)} before it)"
             raise SourceError(
                 f"invalid YAML: {problem}",
                 source=display,
