@@ -347,6 +347,7 @@ class TestAnchorsAndMerge:
 
     def test_undefined_alias(self, tmp_path: Path) -> None:
         err = load_error(write(tmp_path, "name: *nope\n"), vein.SourceError)
+        assert "undefined alias" in str(err)
         assert "nope" in str(err)
         assert (err.line, err.column) == (1, 7)
 
