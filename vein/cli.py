@@ -1054,8 +1054,63 @@ def _setup_schema(sub: Any) -> None:
     p.set_defaults(run=cmd_schema)
 
 
+def cmd_convert(args: argparse.Namespace) -> int:
+    from .infer import format_of, infer_schema, read_document, valid_class_name
+
+    if not valid_class_name(args.name):
+        raise UsageError(f"--name {args.name!r}: the class name must be a Python name")
+    try:
+        kind = args.format or format_of(args.file)
+    except ValueError as exc:
+        raise UsageError(f"{exc}, or give --format") from None
+    if args.document is not None and kind != "yaml":
+        raise UsageError(f"--document: only YAML files hold several documents, not {kind.upper()}")
+    try:
+        data = read_document(args.file, format=kind, document=args.document)
+    except SourceError as exc:  # exit 1; a multi-document file names this command's option
+        if args.document is None and "YAML documents" in exc.message:
+            raise SourceError(
+                exc.message.partition(";")[0] + "; choose one with --document N (0-based)",
+                source=exc.source,
+            ) from None
+        raise
+    try:
+        source = infer_schema(data, args.name, source=Path(args.file).name)
+    except (TypeError, ValueError) as exc:
+        raise SourceError(str(exc), source=args.file) from None
+    sys.stdout.write(source)
+    return EXIT_OK
+
+
+def _setup_convert(sub: Any) -> None:
+    p = sub.add_parser(
+        "convert",
+        help="print @vein.flow classes inferred from a JSON, YAML or TOML document",
+        description="Read FILE as the schema-less config does and print the Python source of "
+        "@vein.flow classes for it: nested sections become nested classes, keys that are "
+        "not Python names keep their key with vein.field(key=...), keys some list items "
+        "lack default to vein.MISSING (absent). Loading FILE with the root class and "
+        "dumping it with vein.to_dict gives the document back.",
+        epilog="Exit status: 0 printed, 1 FILE cannot be read, 2 usage error.",
+    )
+    p.add_argument("file", metavar="FILE", help="a .yaml/.yml, .json or .toml file")
+    p.add_argument("--name", default="Settings", help="the root class's name (default: Settings)")
+    p.add_argument(
+        "--format",
+        choices=("yaml", "json", "toml"),
+        help="the file's format (default: from its extension)",
+    )
+    p.add_argument(
+        "--document",
+        type=int,
+        metavar="N",
+        help="the document of a multi-document YAML file to read (0-based)",
+    )
+    p.set_defaults(run=cmd_convert)
+
+
 #: Every subcommand's setup, in the order ``vein --help`` lists them.
-COMMANDS: list[Callable[[Any], None]] = [_setup_show, _setup_check, _setup_schema]
+COMMANDS: list[Callable[[Any], None]] = [_setup_show, _setup_check, _setup_schema, _setup_convert]
 
 
 def _version() -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from .events import MISSING
 from .schema import is_flow_class, schema_of
 
 __all__ = ["plain", "to_dict"]
@@ -22,7 +23,8 @@ def to_dict(obj: Any, *, redact: bool = False) -> dict[str, Any]:
     """Plain data for *obj*: dicts, lists, text, numbers, booleans and ``None``.
 
     Keys are the source keys (``vein.field(key=...)``), enums become their values, paths
-    text, dates ISO 8601 text.  With *redact*, secret values are replaced by ``'***'``.
+    text, dates ISO 8601 text.  A field holding :data:`vein.MISSING` (absent) is left out.
+    With *redact*, secret values are replaced by ``'***'``.
     ``vein.structure(vein.to_dict(x), type(x)) == x``.
     """
     schema = schema_of(type(obj))
@@ -31,6 +33,8 @@ def to_dict(obj: Any, *, redact: bool = False) -> dict[str, Any]:
         if not hasattr(obj, name):
             continue
         value = getattr(obj, name)
+        if value is MISSING:
+            continue  # an absent key (``vein.MISSING`` default): not in the dump
         if spec.secret and redact and value not in (None, ""):
             out[spec.key] = REDACTED
         elif spec.nested is not None and value is not None:
