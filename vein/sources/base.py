@@ -85,7 +85,7 @@ class FileSource:
     def resolved(self) -> str:
         try:
             return str(self.path.resolve())
-        except OSError:  # pragma: no cover - resolve() rarely fails
+        except (OSError, RuntimeError):  # a symlink loop: RuntimeError before Python 3.13
             return str(self.path.absolute())
 
     @property
