@@ -15,6 +15,7 @@ from .flow import MISSING, Change, Flow, Provenance, Subscription, field, flow
 from .flow.computed import computed
 from .flow.config import Config
 from .flow.events import MissingType
+from .flow.schema import SchemaError
 from .flow.txn import policy
 from .sources import from_dict, from_env, from_json, from_toml, from_yaml
 
@@ -37,6 +38,7 @@ __all__ = [
     "Flow",
     "Provenance",
     "ReadOnlyError",
+    "SchemaError",
     "SourceError",
     "Subscription",
     "ValidationError",

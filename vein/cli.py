@@ -1109,8 +1109,137 @@ def _setup_convert(sub: Any) -> None:
     p.set_defaults(run=cmd_convert)
 
 
+# --- watch -------------------------------------------------------------------------------
+
+
+class _WatchPrinter:
+    """Prints each change (stdout) and each rejected version (stderr) as it happens.
+
+    Runs in the watcher's thread; a closed output ends the watch (*done*).
+    """
+
+    def __init__(self, out: TextIO, err: TextIO, show_secrets: bool) -> None:
+        import threading
+
+        self.out, self.err = out, err
+        self.show_secrets = show_secrets
+        self.done = threading.Event()
+        self.broken = False
+
+    def _value(self, value: Any, secret: bool) -> str:
+        from .flow.events import MISSING
+
+        if value is MISSING:
+            return "(unset)"
+        if secret and not self.show_secrets and value not in (None, ""):
+            return REDACTED
+        return display_value(plain(value))
+
+    def _write(self, stream: TextIO, text: str) -> None:
+        try:
+            stream.write(text)
+            stream.flush()
+        except (OSError, ValueError):  # the reader went away
+            self.broken = True
+            self.done.set()
+
+    def change(self, change: Any) -> None:
+        old = self._value(change.old, change.secret)
+        new = self._value(change.new, change.secret)
+        self._write(self.out, f"{change.path}: {old} -> {new} ({change.source})\n")
+
+    def rejected(self, exc: BaseException) -> None:
+        if isinstance(exc, VeinError):
+            lines = [str(p) for p in problems_of(exc)]
+        else:
+            lines = [f"{type(exc).__name__}: {exc}"]
+        self._write(self.err, "".join(f"rejected: {line}\n" for line in lines))
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from .watch import Watcher
+
+    interval = args.interval
+    if not (interval > 0 and math.isfinite(interval)):
+        raise UsageError(f"--interval {interval:g}: give a positive number of seconds")
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous: Any = None
+    if main_thread:  # a polite kill (SIGTERM) ends the watch like Ctrl-C
+        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # Rejections are printed below; the vein logger must not print them a second time.
+    quiet = logging.NullHandler()
+    logging.getLogger("vein").addHandler(quiet)
+    watcher: Watcher | None = None
+    printer = _WatchPrinter(sys.stdout, sys.stderr, args.show_secrets)
+    try:
+        outcome = resolve(args.target, args.sources)
+        if not outcome.ok:
+            render_problems(outcome, f"cannot watch {outcome.label}", sys.stderr)
+            return EXIT_INVALID
+        render_warnings(outcome, sys.stderr)
+        obj = outcome.obj
+        leaves = leaves_of(obj, show_secrets=args.show_secrets)
+        sys.stdout.write(
+            f"watching {outcome.label}: {_summary(outcome, leaves)} "
+            f"(every {interval:g} s; Ctrl-C to stop)\n"
+        )
+        sys.stdout.flush()
+        obj.on_change(printer.change)
+        # The sources were just applied: the watcher only follows them from here on.
+        watcher = Watcher(
+            obj, outcome.sources, interval=interval, on_error=printer.rejected, apply=False
+        )
+        while not printer.done.wait(0.5) and watcher.running:
+            pass
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how a watch ends: exit 0, no traceback
+    finally:
+        if watcher is not None:
+            watcher.stop()
+        logging.getLogger("vein").removeHandler(quiet)
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+    if printer.broken:
+        raise BrokenPipeError
+    return EXIT_OK
+
+
+def _setup_watch(sub: Any) -> None:
+    p = sub.add_parser(
+        "watch",
+        help="apply the sources, then print every change as it happens (Ctrl-C to stop)",
+        description="Load TARGET from the sources, print a summary, then keep following the "
+        "sources: each change of a value is printed as 'path: old -> new (source)' on "
+        "standard output, each rejected version (unreadable, not valid) as 'rejected: "
+        "<problem>' on standard error -- the last good values are kept. Secret values "
+        "are shown as *** unless --show-secrets is given.",
+        epilog="Exit status: 0 stopped with Ctrl-C (or SIGTERM), 1 the configuration is not "
+        "valid at the start, 2 usage error.",
+    )
+    p.add_argument("target", nargs="?", metavar="TARGET", help=TARGET_OPTIONAL_HELP)
+    add_source_options(p)
+    p.add_argument(
+        "--interval",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="seconds between two looks at the sources (default: 1)",
+    )
+    p.add_argument("--show-secrets", action="store_true", help="print secret values instead of ***")
+    p.set_defaults(run=cmd_watch)
+
+
 #: Every subcommand's setup, in the order ``vein --help`` lists them.
-COMMANDS: list[Callable[[Any], None]] = [_setup_show, _setup_check, _setup_schema, _setup_convert]
+COMMANDS: list[Callable[[Any], None]] = [
+    _setup_show,
+    _setup_check,
+    _setup_watch,
+    _setup_schema,
+    _setup_convert,
+]
 
 
 def _version() -> str:

@@ -106,8 +106,12 @@ def _show(value: object) -> str:
         return "null"
     if isinstance(value, Mapping):
         return "a mapping"
-    if isinstance(value, list | tuple):
+    if isinstance(value, list):
         return "a list"
+    if isinstance(value, tuple):
+        return "a tuple"
+    if isinstance(value, set | frozenset):
+        return "a set"
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -658,7 +662,12 @@ def runtime_check(tp: Any) -> tuple[type | None, Check | None]:
         return int, check_int
     if tp is bool or tp is str or tp is Decimal or tp is _dt.date or tp is _dt.datetime:
         return tp, _isinstance_check(tp, expected)
-    if isinstance(tp, type) and (issubclass(tp, enum.Enum) or issubclass(tp, PurePath)):
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        # No coercion at runtime: the member itself (a source may give its value).
+        member = next(iter(tp), None)
+        example = f", e.g. {tp.__name__}.{member.name}" if member is not None else ""
+        return None, _isinstance_check(tp, f"a {tp.__name__} member{example}")
+    if isinstance(tp, type) and issubclass(tp, PurePath):
         return None, _isinstance_check(tp, expected)
     if isinstance(tp, type) and attrs.has(tp):
         hook = structure_hook(tp)
@@ -763,7 +772,10 @@ def _check_items(checks: Sequence[Check | None], seq: Any) -> list[Any]:
 
 def _isinstance_check(tp: type, expected: str) -> Check:
     def check(v: Any) -> Any:
-        if isinstance(v, tp) and not (tp is not bool and isinstance(v, bool) and tp in (int, float)):
+        if isinstance(v, tp) and not (
+            (tp is not bool and isinstance(v, bool) and tp in (int, float))
+            or (tp is _dt.date and isinstance(v, _dt.datetime))  # a date-time is not a date
+        ):
             return v
         raise ConversionError(expected, v)
 

@@ -5,15 +5,30 @@ changed source is re-applied with the same atomic ``update`` as everything else,
 reload fires exactly the events of the leaves whose effective value changed and never
 overrides a higher layer.  A bad new version (parse error, invalid value, unreadable file,
 network fault) keeps the last good state; the error is logged on the ``vein`` logger and
-passed to ``on_error`` (and the tree's ``on_error`` handlers), and that source is retried
-with exponential backoff until a good version arrives.
+passed to ``on_error`` (and the tree's ``on_error`` handlers), once per failure, and the
+watcher goes on: a failed file is tried again as soon as it changes (the same bad file is
+not read again), any other source is retried with exponential backoff (one interval,
+doubling, at most :attr:`Watcher.max_backoff`) until a good version arrives.
+
+Scheduling: each source is checked every *interval* seconds; a source that knows when
+asking again can bring something new (``next_poll_at``, as AWS AppConfig's server says)
+is checked at that moment instead when it is later, and never before.  Files are compared
+by stat, and by content hash while their timestamp is too recent to trust.
+
+With the optional ``watchdog`` package (``pip install 'vein[watchdog]'``) and the real
+clock, file sources are also watched with the operating system's file events (inotify on
+Linux): a write is picked up as soon as the writer closes the file; polling goes on
+underneath, so nothing is missed when events are not available.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -21,6 +36,10 @@ from .errors import VeinError
 from .flow.events import logger, report_error
 
 __all__ = ["Clock", "RealClock", "Watcher"]
+
+#: After a file event that may be one step of a longer write (modified, created), wait
+#: this long for the writer to finish before reading (a close or a rename is read at once).
+SETTLE_SECONDS = 0.02
 
 
 class Clock(Protocol):
@@ -32,7 +51,7 @@ class Clock(Protocol):
 
 
 class RealClock:
-    """The default clock (``time.monotonic``; sleeps can be cut short by ``stop()``)."""
+    """The default clock (``time.monotonic``); ``wake()`` cuts a ``sleep`` short."""
 
     def __init__(self) -> None:
         self._wake = threading.Event()
@@ -41,16 +60,76 @@ class RealClock:
         return time.monotonic()
 
     def sleep(self, seconds: float) -> None:
-        self._wake.wait(max(0.0, seconds))
+        if self._wake.wait(max(0.0, seconds)):
+            self._wake.clear()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+
+#: A file modified this recently (ns) may change again without a new stat (timestamps are
+#: coarse on many file systems): its content is compared too.
+_RACY_NS = 2_000_000_000
+
+_Mark = tuple[tuple[int, ...] | None, bytes | None]
+
+
+def _fingerprint(path: Path) -> tuple[int, ...] | None:
+    """The file's stat as a comparable value (``None``: missing)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return (-1, exc.errno or 0)
+    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+
+
+def _racy(stat: tuple[int, ...] | None) -> bool:
+    return stat is not None and stat[0] >= 0 and time.time_ns() - stat[0] < _RACY_NS
+
+
+def _digest(path: Path) -> bytes | None:
+    import hashlib
+
+    try:
+        return hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
+    except OSError:
+        return None
+
+
+def _mark(path: Path) -> _Mark:
+    """What a file is now: its stat, and its content hash while the stat alone may lie."""
+    stat = _fingerprint(path)
+    return stat, (_digest(path) if _racy(stat) else None)
 
 
 class _SourceState:
-    __slots__ = ("failures", "next_try", "source")
+    __slots__ = ("due", "failures", "mark", "next_try", "path", "source")
 
     def __init__(self, source: Any) -> None:
+        from .sources.base import FileSource
+
         self.source = source
         self.failures = 0
-        self.next_try = 0.0
+        self.next_try = 0.0  # while failing: when to retry
+        self.due = 0.0  # when the background thread checks it next
+        self.path: Path | None = source.path if isinstance(source, FileSource) else None
+        self.mark: _Mark | None = None  # a failed file: what it was when it failed
+
+    def file_moved(self) -> bool:
+        """A failed file: whether it changed since it failed (stat, else content)."""
+        assert self.path is not None and self.mark is not None
+        stat, digest = self.mark
+        now = _fingerprint(self.path)
+        if now != stat:
+            return True
+        if digest is not None:
+            if _digest(self.path) != digest:
+                return True
+            if not _racy(now):
+                self.mark = (stat, None)  # settled: the stat alone tells from now on
+        return False
 
 
 class Watcher:
@@ -58,6 +137,8 @@ class Watcher:
 
     ``stop()`` ends it and joins the thread (idempotent); usable as a context manager.
     ``poll()`` runs one cycle synchronously (for tests and for ``start=False``).
+    *inotify*: watch file sources with ``watchdog``'s file events too when the package is
+    installed and the clock is the real one (:attr:`inotify` says whether it is in use).
     """
 
     #: Upper bound of the retry delay after repeated failures of one source.
@@ -73,9 +154,10 @@ class Watcher:
         clock: Clock | None = None,
         start: bool = True,
         apply: bool = True,
+        inotify: bool = True,
     ) -> None:
-        if interval <= 0:
-            raise ValueError("interval must be positive")
+        if not interval > 0 or not math.isfinite(interval):
+            raise ValueError("interval must be a positive number of seconds")
         self.obj = obj
         self.interval = float(interval)
         self.on_error = on_error
@@ -83,27 +165,43 @@ class Watcher:
         self._states = [_SourceState(s) for s in sources]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()  # one poll cycle at a time
+        self._lock = threading.RLock()  # one poll cycle at a time
+        self._want_inotify = inotify
+        self._observer: Any = None
+        self._kick_at: float | None = None  # a file event asked for a check at this time
         self.polls = 0
         if apply and sources:
             obj.update(*sources)  # the first application raises: the caller must know
+        now = self.clock.monotonic()
+        for st in self._states:
+            st.due = self._next_due(st, now)
         if start:
             self.start()
 
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._thread is not None:
+        if self._thread is not None or self._stop.is_set():
             return
+        if self._want_inotify and isinstance(self.clock, RealClock):
+            self._observer = _start_observer(self)
         self._thread = threading.Thread(target=self._run, name="vein-watch", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float | None = 10.0) -> None:
         """Stop polling and join the thread (safe to call more than once)."""
         self._stop.set()
-        wake = getattr(self.clock, "_wake", None)
-        if wake is not None:
-            wake.set()
+        wake = getattr(self.clock, "wake", None)
+        if callable(wake):
+            wake()
+        observer, self._observer = self._observer, None
+        if observer is not None:
+            try:
+                observer.stop()
+                if observer is not threading.current_thread():
+                    observer.join(timeout)
+            except Exception as exc:
+                logger.debug("vein watcher: stopping file events failed: %s", exc)
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
@@ -113,56 +211,138 @@ class Watcher:
         thread = self._thread
         return thread is not None and thread.is_alive() and not self._stop.is_set()
 
+    @property
+    def inotify(self) -> bool:
+        """Whether file sources are also watched through file events (``watchdog``)."""
+        return self._observer is not None
+
     def __enter__(self) -> Watcher:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
     def _run(self) -> None:
         clock = self.clock
         while not self._stop.is_set():
-            clock.sleep(self._delay())
-            if self._stop.is_set():
-                break
             try:
-                self.poll()
-            except BaseException as exc:  # noqa: BLE001 - the thread must survive anything
+                clock.sleep(self._delay())
+                if self._stop.is_set():
+                    break
+                self._cycle(everything=False)
+            except BaseException as exc:
                 logger.error("vein watcher: unexpected %s: %s", type(exc).__name__, exc)
+                if self._stop.wait(self.interval if isinstance(clock, RealClock) else 0.0):
+                    break
 
     def _delay(self) -> float:
         now = self.clock.monotonic()
-        soonest = min((st.next_try for st in self._states), default=now + self.interval)
-        return max(min(self.interval, soonest - now), 0.0) if soonest > now else self.interval
+        soonest = min((st.due for st in self._states), default=now + self.interval)
+        kick = self._kick_at
+        if kick is not None:
+            soonest = min(soonest, kick)
+        # Never longer than one interval: a clock that cannot be woken still stops soon.
+        return min(max(soonest - now, 0.0), self.interval)
+
+    def _kick(self, settle: float) -> None:
+        """A file event: check the file sources after *settle* seconds (any thread)."""
+        at = self.clock.monotonic() + settle
+        kick = self._kick_at
+        if kick is None or at < kick:
+            self._kick_at = at
+        wake = getattr(self.clock, "wake", None)
+        if callable(wake):
+            wake()
 
     # -- one cycle -------------------------------------------------------------------------
 
     def poll(self) -> list[Any]:
-        """Check every source once; re-apply the changed ones.  Returns the changes made."""
+        """Check every source once; re-apply the changed ones.  Returns the changes made.
+
+        A source that failed is skipped until its retry time (a file: until it changes).
+        """
+        return self._cycle(everything=True)
+
+    def _cycle(self, everything: bool) -> list[Any]:
         changes: list[Any] = []
         with self._lock:
             self.polls += 1
-            now = self.clock.monotonic()
+            kick = self._kick_at
+            files = kick is not None and self.clock.monotonic() >= kick
+            if files:
+                self._kick_at = None
             for st in self._states:
                 if self._stop.is_set():
                     break
-                if st.failures and now < st.next_try:
-                    continue  # backing off after a failure
-                try:
-                    if not st.failures and not st.source.changed():
-                        continue
-                    changes.extend(self.obj.update(st.source))
-                except Exception as exc:  # noqa: BLE001 - reported, never raised
-                    st.failures += 1
-                    delay = min(self.interval * (2 ** (st.failures - 1)), max(self.max_backoff, self.interval))
-                    st.next_try = self.clock.monotonic() + delay
-                    self._report(exc, st.source)
-                else:
-                    st.failures = 0
-                    st.next_try = 0.0
+                now = self.clock.monotonic()
+                if everything or now >= st.due or (files and st.path is not None):
+                    changes.extend(self._check(st, now))
         return changes
+
+    def _check(self, st: _SourceState, now: float) -> list[Any]:
+        source = st.source
+        mark: _Mark | None = None
+        try:
+            if st.failures and st.path is not None:
+                if not st.file_moved():  # the same bad file: trying it again cannot help
+                    st.due = now + self.interval
+                    return []
+            elif st.failures:
+                if now < st.next_try:
+                    st.due = st.next_try
+                    return []  # backing off after a failure
+            elif not source.changed():
+                st.due = self._next_due(st, now)
+                return []
+            if st.path is not None:
+                mark = _mark(st.path)  # before reading: a later write is seen as a change
+            changes: list[Any] = self.obj.update(source)
+        except Exception as exc:
+            self._failed(st, exc, mark)
+            return []
+        st.failures = 0
+        st.next_try = 0.0
+        st.mark = None
+        st.due = self._next_due(st, self.clock.monotonic())
+        return changes
+
+    def _failed(self, st: _SourceState, exc: Exception, mark: _Mark | None) -> None:
+        st.failures += 1
+        now = self.clock.monotonic()
+        if st.path is not None:
+            # A failed file is tried again when it changes, looked at every interval.
+            st.mark = mark
+            st.due = now + self.interval
+        else:
+            delay = min(
+                self.interval * 2 ** min(st.failures - 1, 30), max(self.max_backoff, self.interval)
+            )
+            st.next_try = max(now + delay, self._server_due(st.source, now) or now)
+            st.due = st.next_try
+        self._report(exc, st.source)
+
+    def _next_due(self, st: _SourceState, now: float) -> float:
+        due = now + self.interval
+        server = self._server_due(st.source, now)
+        return max(due, server) if server is not None else due
+
+    @staticmethod
+    def _server_due(source: Any, now: float) -> float | None:
+        """When *source* says asking again can bring something new, on the watcher's clock."""
+        try:
+            at = getattr(source, "next_poll_at", None)
+            if not isinstance(at, int | float) or not math.isfinite(at):
+                return None
+            own = getattr(source, "clock", None)
+            there = own.monotonic() if own is not None else now
+            return now + (float(at) - float(there))
+        except Exception:
+            return None
 
     def _report(self, exc: BaseException, source: Any) -> None:
         kind = "rejected a new version of" if isinstance(exc, VeinError) else "failed to poll"
@@ -170,5 +350,54 @@ class Watcher:
         if self.on_error is not None:
             try:
                 self.on_error(exc)
-            except Exception as inner:  # noqa: BLE001 - a handler must not stop the watcher
+            except Exception as inner:
                 logger.error("watch on_error handler failed: %s: %s", type(inner).__name__, inner)
+
+
+# -- file events (optional: watchdog) ---------------------------------------------------------
+
+#: Events after which the file is complete: read at once.
+_FINAL_EVENTS = frozenset({"closed", "moved", "deleted"})
+#: Events that may be one step of a longer write: read after SETTLE_SECONDS.
+_PARTIAL_EVENTS = frozenset({"modified", "created"})
+
+
+def _start_observer(watcher: Watcher) -> Any:
+    """A started ``watchdog`` observer of the watched files' directories, or ``None``."""
+    dirs = {os.path.abspath(st.path.parent) for st in watcher._states if st.path is not None}
+    if not dirs:
+        return None
+    try:
+        from watchdog.events import FileSystemEvent, FileSystemEventHandler
+        from watchdog.observers import Observer
+    except ImportError:
+        return None
+
+    class _Handler(FileSystemEventHandler):
+        def on_any_event(self, event: FileSystemEvent) -> None:
+            kind = event.event_type
+            if event.is_directory or watcher._stop.is_set():
+                return
+            if kind in _FINAL_EVENTS:
+                watcher._kick(0.0)
+            elif kind in _PARTIAL_EVENTS:
+                watcher._kick(SETTLE_SECONDS)
+            # opened / closed_no_write: someone (maybe the watcher) only read a file
+
+    try:
+        observer = Observer()
+        observer.name = "vein-watch-inotify"
+        observer.daemon = True
+        handler = _Handler()
+        scheduled = 0
+        for directory in sorted(dirs):
+            if os.path.isdir(directory):
+                observer.schedule(handler, directory, recursive=False)
+                scheduled += 1
+        if not scheduled:
+            return None
+        observer.start()
+    except Exception as exc:
+        logger.debug("vein watcher: file events unavailable (%s); polling only", exc)
+        return None
+    return observer

@@ -28,9 +28,22 @@ def _running_loop(what: str) -> asyncio.AbstractEventLoop:
         raise RuntimeError(f"{what} needs a running asyncio event loop (subscribe from async code)") from None
 
 
-def async_relay(node: Node, callback: Callable[[Change], Awaitable[Any]]) -> Callable[[Change], None]:
-    """Wrap an ``async def`` callback so each change schedules it on the current loop."""
+def async_relay(
+    node: Node, callback: Callable[[Change], Awaitable[Any]], weak: bool = False
+) -> Callable[[Change], None]:
+    """Wrap an ``async def`` callback so each change schedules it on the current loop.
+
+    With *weak*, the callback (a bound method or function) is held weakly.
+    """
     loop = _running_loop("an async callback")
+    ref: Callable[[], Any] | None = None
+    if weak:
+        import weakref
+
+        if hasattr(callback, "__self__") and hasattr(callback, "__func__"):
+            ref = weakref.WeakMethod(callback)
+        else:
+            ref = weakref.ref(callback)
     tasks: set[asyncio.Task[Any]] = set()
 
     def done(task: asyncio.Task[Any]) -> None:
@@ -41,7 +54,10 @@ def async_relay(node: Node, callback: Callable[[Change], Awaitable[Any]]) -> Cal
             report_error(node, exc, f"async callback {getattr(callback, '__qualname__', callback)!r}")
 
     def spawn(change: Change) -> None:
-        task: asyncio.Task[Any] = loop.create_task(callback(change))  # type: ignore[arg-type]
+        cb = callback if ref is None else ref()
+        if cb is None:
+            return  # a weakly held callback is gone
+        task: asyncio.Task[Any] = loop.create_task(cb(change))  # type: ignore[arg-type]
         tasks.add(task)
         task.add_done_callback(done)
 

@@ -20,7 +20,16 @@ from .provenance import RUNTIME
 if TYPE_CHECKING:
     from .schema import FieldSpec
 
-__all__ = ["EventedDict", "EventedList", "EventedSet", "collection_kind", "copy_of", "detach", "wrap"]
+__all__ = [
+    "EventedDict",
+    "EventedList",
+    "EventedSet",
+    "collection_kind",
+    "copy_of",
+    "detach",
+    "reattach",
+    "wrap",
+]
 
 
 def collection_kind(tp: Any) -> str | None:
@@ -93,6 +102,7 @@ class _Owned:
                     tree.policies_on.check((node,))
                 except BaseException:
                     self._reset(old)
+                    tree.version += 1  # what readers saw meanwhile (snapshots, computed) is stale
                     raise
             provs = node.prov
             if provs is None:
@@ -313,6 +323,14 @@ def detach(value: Any) -> None:
     """A container replaced by another: later changes to it no longer reach the field."""
     if isinstance(value, _Owned):
         value._owner = None  # type: ignore[misc]  # the concrete containers have the slot
+
+
+def reattach(obj: Any, spec: FieldSpec, value: Any) -> Any:
+    """Put a container back in its field (a rollback): the same object reports again."""
+    if isinstance(value, _Owned) and value._owner is None:
+        value._owner = wrap(obj, spec, value._plain())._owner  # type: ignore[misc]
+        return value
+    return wrap(obj, spec, value)
 
 
 _CLASSES: dict[str, type[Any]] = {"list": EventedList, "dict": EventedDict, "set": EventedSet}

@@ -33,11 +33,16 @@ class _Recorder:
         object.__setattr__(self, "_deps", deps)
 
     def __getattr__(self, name: str) -> Any:
+        attr = getattr(type(self._obj), name, None)
+        if isinstance(attr, computed):
+            # Another computed value: depend on the fields *it* reads (its own dependency
+            # watchers only announce it to listeners, never to other computed values).
+            return attr.fn(self)
         value = getattr(self._obj, name)
         path = self._prefix + name
         if hasattr(value, "_vein") and not isinstance(value, type):
             return _Recorder(value, path + ".", self._deps)  # a nested flow object
-        if not callable(value) or isinstance(getattr(type(self._obj), name, None), computed):
+        if not callable(value):
             self._deps.add(path)
         return value
 
@@ -103,9 +108,28 @@ class computed(Generic[T]):  # noqa: N801 - used as a decorator, like property
         cache: dict[str, Any] | None = node.__dict__.get("computed")
         if cache is None:
             cache = node.computed = {}
+        tree = node.tree or node.find_tree()
+        lock = tree.lock
+        if lock._is_owned():
+            # Inside a batch or a policy of this thread: the state is not committed yet
+            # (the cache is invalidated only by the events after the commit).
+            return self._compute(obj, node)
         value = cache.get(self.name, _NO)
         if value is not _NO:
             return value
+        version = tree.version
+        value = self._compute(obj, node)
+        # Keep it only if no write started or ended meanwhile: a value computed from a
+        # state that was being written (or was then rolled back) must not be cached.
+        if lock.acquire(blocking=False):
+            try:
+                if tree.version == version:
+                    cache[self.name] = value
+            finally:
+                lock.release()
+        return value
+
+    def _compute(self, obj: Any, node: Any) -> Any:
         deps: set[str] = set()
         value = self.fn(_Recorder(obj, "", deps))
         watched: dict[str, set[str]] | None = node.__dict__.get("computed_deps")
@@ -113,10 +137,8 @@ class computed(Generic[T]):  # noqa: N801 - used as a decorator, like property
             watched = node.computed_deps = {}
         mine = watched.setdefault(self.name, set())
         for path in deps - mine:
-            sub = subscribe(node, path, functools.partial(self._invalidate, obj), False)
-            sub.internal = True
+            subscribe(node, path, functools.partial(self._invalidate, obj), False, internal=True)
             mine.add(path)
-        cache[self.name] = value
         return value
 
     def __set__(self, obj: Any, value: Any) -> None:
@@ -125,15 +147,73 @@ class computed(Generic[T]):  # noqa: N801 - used as a decorator, like property
     def _invalidate(self, obj: Any, change: Change) -> None:
         node = obj._vein
         cache = node.__dict__.get("computed")
-        old = cache.pop(self.name, _NO) if cache else _NO
-        if old is _NO or not _listened(node, self.name):
+        if cache:
+            cache.pop(self.name, None)
+        announced: dict[str, Any] | None = node.__dict__.get("computed_seen")
+        if not _listened(node, self.name):
+            if announced:
+                announced.pop(self.name, None)  # a new listener starts from a fresh value
             return
+        if announced is None:
+            announced = node.computed_seen = {}
+        old = announced.get(self.name, _NO)
         new = self.__get__(obj)
+        announced[self.name] = new
+        if old is _NO:
+            return  # never announced: the baseline is set now
         try:
             same = bool(old == new)
         except Exception:  # noqa: BLE001
             same = False
         if not same:
             emit(node, self.name, old, new, change.source, False)
+
+    def prime(self, obj: Any) -> None:
+        """A listener subscribed: compute now, so dependencies are watched and changes seen."""
+        node = obj._vein
+        announced: dict[str, Any] | None = node.__dict__.get("computed_seen")
+        if announced is None:
+            announced = node.computed_seen = {}
+        if self.name in announced:
+            return
+        try:
+            announced[self.name] = self.__get__(obj)
+        except Exception:  # noqa: BLE001 - it fails now: it is computed (and fails) when read
+            pass
+
+
+def prime(obj: Any, path: str) -> None:
+    """Before a subscription to *path* on *obj*: prime the computed values it can hear of."""
+    target = obj
+    parts = [] if path == "*" else path.split(".")
+    for i, part in enumerate(parts):
+        attr = getattr(type(target), part, None)
+        if isinstance(attr, computed):
+            if i == len(parts) - 1:
+                attr.prime(target)
+            return
+        child = getattr(target, part, None)
+        if not hasattr(child, "_vein") or isinstance(child, type):
+            return  # a leaf: no computed value below it
+        target = child
+    _prime_all(target, 0)
+
+
+def _prime_all(obj: Any, depth: int) -> None:
+    if depth > 100:
+        return
+    from .schema import schema_of
+
+    try:
+        schema = schema_of(type(obj))
+    except TypeError:
+        return
+    cls = type(obj)
+    for name in getattr(schema, "computed", ()):
+        getattr(cls, name).prime(obj)
+    for name in schema.nested:
+        child = getattr(obj, name, None)
+        if child is not None:
+            _prime_all(child, depth + 1)
 
 

@@ -164,9 +164,6 @@ class Config(Flow):
         data = self._data
         if name in data:
             return data[name]
-        typed = self._typed
-        if typed is not None:
-            return getattr(typed, name)
         if _in_store_chain():
             return _Pending(self, (name,))
         raise AttributeError(
@@ -182,9 +179,6 @@ class Config(Flow):
             raise AttributeError(
                 f"{name!r} is a method of the config; set the key with config[{name!r}] = ..."
             )
-        if self._typed is not None:
-            setattr(self._typed, name, value)
-            return
         self[name] = value
 
     def __delattr__(self, name: str) -> None:
@@ -327,9 +321,9 @@ class Config(Flow):
     def use(self, settings: T) -> T:
         """Install a typed flow object as the process-wide config and return it.
 
-        Attribute reads and writes on this config then go to it, and
-        ``config.typed(Settings)`` gives it back with its type (so type checkers check
-        access).
+        Anywhere in the program, ``vein.config.typed(Settings)`` gives it back with its
+        type, so type checkers check every access.  The schema-less keys of this config
+        are a separate store: the typed object is reached only through ``typed()``.
         """
         object.__setattr__(self, "_typed", settings)
         return settings

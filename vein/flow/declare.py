@@ -16,6 +16,7 @@ Reads are plain slot reads: nothing of vein sits on the read path.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, dataclass_transform, overload
@@ -144,10 +145,15 @@ class Flow(metaclass=FlowMeta):
                 return fn
 
             return decorator
+        if _has_computed(type(self)):
+            from .computed import prime
+
+            prime(self, path)  # so that computed values under *path* are watched and heard
         if inspect.iscoroutinefunction(callback):
             from .aio import async_relay
 
-            return subscribe(self._vein, path, async_relay(self._vein, callback), weak)
+            # The relay is held strongly; with weak=True it holds the callback weakly.
+            return subscribe(self._vein, path, async_relay(self._vein, callback, weak), False)
         return subscribe(self._vein, path, callback, weak)
 
     def changes(self, path: str = "*") -> ChangeStream:
@@ -272,6 +278,16 @@ class Flow(metaclass=FlowMeta):
     def __vein_is_secret__(self, name: str) -> bool:
         return False
 
+    def __delattr__(self, name: str) -> None:
+        schema = schema_of(type(self))
+        if name in schema.fields:
+            raise AttributeError(f"cannot delete the field {name!r}; assign a value instead")
+        if schema.dynamic and not name.startswith("_") and name in _dynamic(self):
+            # A removal is a change like any other: evented, provenance dropped.
+            self.update({name: MISSING})
+            return
+        object.__delattr__(self, name)
+
     # --- pickling / copying keep the node out ---------------------------------------------
 
     def __getstate__(self) -> dict[str, Any]:
@@ -303,11 +319,41 @@ class Flow(metaclass=FlowMeta):
         return new
 
 
+def _dynamic_repr(self: Any) -> str:
+    from .dump import plain
+
+    parts = []
+    for name, spec in schema_of(type(self)).fields.items():
+        if hasattr(self, name):
+            value = getattr(self, name)
+            parts.append(f"{name}={'***' if spec.secret else repr(value)}")
+    parts.extend(f"{k}={plain(v)!r}" for k, v in _dynamic(self).items())
+    return f"{type(self).__qualname__}({', '.join(parts)})"
+
+
+def _dynamic_eq(self: Any, other: object) -> Any:
+    if type(other) is not type(self):
+        return NotImplemented
+    return bool(self.to_dict() == other.to_dict())  # type: ignore[attr-defined]
+
+
 def _dynamic(obj: Any) -> dict[str, Any]:
     d = getattr(obj, "__dict__", None)
     if not d:
         return {}
     return {k: v for k, v in d.items() if not k.startswith("_")}
+
+
+@functools.cache
+def _has_computed(cls: type) -> bool:
+    """Does *cls* or a class nested in it (statically) declare ``@vein.computed`` values?"""
+    try:
+        schema = schema_of(cls)
+    except TypeError:
+        return False
+    if schema.computed or schema.dynamic:
+        return bool(schema.computed)
+    return any(spec.nested is not None and _has_computed(spec.nested) for spec in schema.fields.values())
 
 
 def _check_path(obj: Any, path: str) -> None:
@@ -407,6 +453,11 @@ def _instrument(
         "__getstate__": Flow.__getstate__,
         "__setstate__": Flow.__setstate__,
     }
+    if dynamic:
+        # Dynamic attributes are part of the state: show and compare them too.
+        ns["__repr__"] = _dynamic_repr
+        ns["__eq__"] = _dynamic_eq
+        ns["__hash__"] = None
     for key, value in methods.items():
         if key not in ("__module__", "__qualname__", "__doc__"):
             ns[key] = value
@@ -473,6 +524,10 @@ def _make_other(final: type, schema: Schema, dynamic_write: Callable[..., None])
         if name.startswith("_"):
             osa(self, name, value)
             return
+        if name in schema.computed:
+            raise AttributeError(
+                f"{name!r} is computed; assign the fields it is derived from", name=name, obj=self
+            )
         if has_dict:
             dynamic_write(self, name, value)
             return
@@ -518,7 +573,7 @@ def _make_init(final: type, mid: Any, schema: Schema) -> Any:
         lines[-1:] = [
             "    try:",
             "        _base_init(self, *args, **kwargs)",
-            "    except (ValueError, TypeError) as exc:",
+            "    except Exception as exc:",
             "        found = _init_failed(self, exc)",
             "        if found is None:",
             "            raise",
@@ -557,6 +612,12 @@ def _make_init(final: type, mid: Any, schema: Schema) -> Any:
             lines.append(f"    _cset{i}(self, _wrap(self, _cspec{i}, _cget{i}(self)))")
     for name in schema.nested:
         lines.append(f"    _adopt(self, node, {name!r})")
+    from .txn import PolicyRunner, policies_of
+
+    if not schema.dynamic and policies_of(final):
+        # A new object must satisfy its invariants too (children checked theirs already).
+        ns["_policies"] = PolicyRunner().check
+        lines.append("    _policies((node,))")
     fn = _compile("\n".join(lines) + "\n", "__init__", ns)
     fn.__qualname__ = f"{final.__qualname__}.__init__"
     base_init = final.__vein_base_init__  # type: ignore[attr-defined]
@@ -586,7 +647,7 @@ def _init_failed(obj: Any, exc: BaseException) -> ValidationError | None:
                 a.validator(obj, a, value)
         except ConversionError as err:
             entries.extend(type_error(obj, spec, err).errors)
-        except (ValueError, TypeError) as err:
+        except Exception as err:  # noqa: BLE001 - any failing validator rejects
             entries.extend(validator_error(obj, spec, err).errors)
     return ValidationError(entries) if entries else None
 

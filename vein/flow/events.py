@@ -191,7 +191,14 @@ class Subscription:
         return f"<vein.Subscription {self.key!r} {self.callback!r} ({state})>"
 
 
-def subscribe(node: Node, key: str, callback: Callable[..., Any], weak: bool) -> Subscription:
+#: vein's own watchers (computed values) are delivered after every user subscription, so
+#: a derived value's change is heard after the change it derives from.
+_INTERNAL_SEQ: Final = 1 << 62
+
+
+def subscribe(
+    node: Node, key: str, callback: Callable[..., Any], weak: bool, internal: bool = False
+) -> Subscription:
     sub = Subscription(node, key, callback, weak)
     tree = node.tree or node.find_tree()
     with tree.lock:
@@ -201,7 +208,14 @@ def subscribe(node: Node, key: str, callback: Callable[..., Any], weak: bool) ->
             subs = node.subs
             if subs is None:
                 subs = node.subs = {}
-            subs[key] = (*subs.get(key, ()), sub)
+            group = subs.get(key, ())
+            if internal:
+                sub.internal = True
+                sub.seq += _INTERNAL_SEQ
+                subs[key] = (*group, sub)
+            else:
+                users = tuple(s for s in group if not s.internal)
+                subs[key] = (*users, sub, *group[len(users):])
     return sub
 
 

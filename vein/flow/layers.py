@@ -366,6 +366,13 @@ def _validate(targets: _Targets, planned: Flat, errors: list[ErrorEntry]) -> Fla
             final[path] = (value, prov)
             continue
         a = spec.attribute
+        if spec.info.readonly and prov is RUNTIME:
+            # A plain mapping is applied like assignments: it may not change a read-only
+            # field (an unchanged value, e.g. when a section is assigned whole, is fine).
+            current = getattr(obj, spec.name, MISSING)
+            if current is MISSING or not _equal(current, value):
+                errors.append(ErrorEntry(path, "is read-only at runtime; set it from a source instead", prov))
+                continue
         try:
             conv: Any = a.converter  # attrs' stubs do not declare Converter's attributes
             if conv is not None:
@@ -381,11 +388,11 @@ def _validate(targets: _Targets, planned: Flat, errors: list[ErrorEntry]) -> Fla
                     value = conv(value)
             if a.validator is not None:
                 a.validator(obj, a, value)
-        except (ValueError, TypeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure of a validator rejects the value
             if spec.secret:
-                msg = f"rejected by its validator ({type(exc).__name__}; value hidden: secret field)"
+                msg = f"rejected by its converter or validator ({type(exc).__name__}; value hidden: secret field)"
             else:
-                msg = f"rejected by its validator: {exc}"
+                msg = f"rejected by its converter or validator: {exc or type(exc).__name__}"
             errors.append(ErrorEntry(path, msg, prov))
             continue
         final[path] = (value, prov)
@@ -411,7 +418,7 @@ def _commit(targets: _Targets, final: Flat) -> tuple[Pending, list[tuple[Any, st
             old = obj.__vein_get__(name)
         else:
             old = getattr(obj, name)
-        if prov is DEFAULT:
+        if prov is DEFAULT or value is MISSING:
             provs.pop(name, None)
         else:
             provs[name] = prov
@@ -466,13 +473,26 @@ def update(obj: Any, sources: Iterable[Any]) -> list[Change]:
     tree = node.tree or node.find_tree()
     prefix = node.path_prefix()
     docs = read_documents(sources, schema)
+    errors: list[ErrorEntry] = []
     if schema.open:
+        # Env text takes the type of the value it replaces -- including a value that an
+        # earlier source of this same update brings.
         lookup = obj.__vein_lookup__
+        earlier: dict[str, Any] = {}
+
+        def current(path: str) -> Any:
+            found = earlier.get(path, MISSING)
+            return lookup(path) if found is MISSING else found
+
+        entries = []
         for doc in docs:
             if doc.text:
-                doc.current = lookup
-    errors: list[ErrorEntry] = []
-    entries = [(doc, flatten(schema, doc, errors, "")) for doc in docs]
+                doc.current = current
+            flat = flatten(schema, doc, errors, "")
+            earlier.update((p, v[0]) for p, v in flat.items())
+            entries.append((doc, flat))
+    else:
+        entries = [(doc, flatten(schema, doc, errors, "")) for doc in docs]
     if prefix:
         entries = [(doc, {prefix + p: v for p, v in flat.items()}) for doc, flat in entries]
         errors = [attrs.evolve(e, path=prefix + e.path) for e in errors]
@@ -505,7 +525,8 @@ def update(obj: Any, sources: Iterable[Any]) -> list[Change]:
                     layers[k].flat = new_flats[k]
                 else:
                     layers[k] = Layer(k, new_flats[k])
-        tree.version += 1
+        if pending or targets.created:  # nothing changed: cached snapshots stay valid
+            tree.version += 1
         if batch is not None:
             batch.absorb(pending, undo)
             pending = []
@@ -647,6 +668,9 @@ def load(cls: type, sources: Iterable[Any]) -> Any:
     obj = _build(cls, schema, merged, "", errors, env_names, None)
     if errors:
         raise ValidationError(errors)
+    from .txn import check_all_policies
+
+    check_all_policies(obj)
     tree = obj._vein.find_tree()
     for k, flat in new_layers.items():
         tree.layers[k] = Layer(k, flat)
@@ -734,7 +758,7 @@ def _convert(a: Any, obj: Any, value: Any, path: str, spec: FieldSpec, errors: l
                 args.append(a)
             return inner(*args)
         return conv(value)
-    except (ValueError, TypeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any failing converter rejects
         msg = "rejected by its converter" + ("" if spec.secret else f": {exc}")
         errors.append(ErrorEntry(path, msg, found[1] if found else None))
         return MISSING
@@ -748,7 +772,7 @@ def _run_validators(obj: Any, specs: list[FieldSpec], prefix: str, errors: list[
             continue
         try:
             a.validator(obj, a, getattr(obj, spec.name))
-        except (ValueError, TypeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - any failing converter rejects
             if spec.secret:
                 msg = f"rejected by its validator ({type(exc).__name__}; value hidden: secret field)"
             else:

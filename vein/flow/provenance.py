@@ -85,7 +85,7 @@ class Provenance(tuple[str, "str | None", "int | None", "int | None", "str | Non
             elif self.key:
                 text += f" (key {self.key})"
             return text
-        text = f"{kind} {self.name}" if self.name else kind
+        text = f"{kind} {self.name}" if self.name and self.name != kind else kind
         if self.key and kind != "appconfig":
             text += f" (key {self.key})"
         if self.version is not None:

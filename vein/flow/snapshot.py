@@ -57,11 +57,16 @@ class FrozenDict(Mapping[Any, Any]):
     def __repr__(self) -> str:
         return f"FrozenDict({self._d!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenDict, (self._d,))
+
 
 class Snapshot:
     """A read-only copy of one flow object (attributes are plain reads)."""
 
+    __slots__ = ("__dict__", "_hidden")  # _hidden: the names of secret values (masked in repr)
     __vein_type__: type
+    _hidden: frozenset[str]
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -95,8 +100,28 @@ class Snapshot:
         return {k: v.to_dict() if isinstance(v, Snapshot) else _thaw(v) for k, v in self.__dict__.items()}
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items())
+        hidden = self._hidden
+        inner = ", ".join(f"{k}={_MASK if k in hidden else repr(v)}" for k, v in self.__dict__.items())
         return f"<snapshot {self.__class__.__vein_type__.__name__}({inner})>"
+
+    def __copy__(self) -> Snapshot:
+        return self  # immutable
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Snapshot:
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (self.__class__.__vein_type__, dict(self.__dict__), self._hidden))
+
+
+_MASK = "'***'"
+
+
+def _rebuild(cls: type, data: dict[str, Any], hidden: frozenset[str]) -> Snapshot:
+    snap = object.__new__(_snapshot_class(cls))
+    object.__setattr__(snap, "__dict__", data)
+    object.__setattr__(snap, "_hidden", hidden)
+    return snap
 
 
 _snapshot_classes: dict[type, type[Snapshot]] = {}
@@ -146,8 +171,10 @@ def _take(obj: Any) -> Snapshot:
     if isinstance(inner, dict) and type(obj).__name__ == "Config":
         for key, value in inner.items():
             data[key] = _freeze(value)
+        hidden = frozenset(k for k in data if obj.__vein_is_secret__(k))
     else:
         schema = schema_of(type(obj))
+        hidden = frozenset(name for name, spec in schema.fields.items() if spec.secret)
         for name in schema.fields:
             try:
                 value = object.__getattribute__(obj, name)
@@ -159,8 +186,7 @@ def _take(obj: Any) -> Snapshot:
             for key, value in d.items():
                 if not key.startswith("_"):
                     data[key] = _freeze(value)
-    snap = object.__new__(_snapshot_class(type(obj)))
-    object.__setattr__(snap, "__dict__", data)
+    snap = _rebuild(type(obj), data, hidden)
     node.snap = (tree.version, snap)
     return snap
 

@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from ..errors import ErrorEntry, ValidationError, VeinError
+from .collections import detach, reattach
 from .events import MISSING, emit
 from .provenance import DEFAULT, Provenance
 from .schema import schema_of
@@ -97,6 +98,10 @@ def _restore(obj: Any, name: str, value: Any) -> None:
         if reset is not None and not hasattr(value, "_reset"):
             reset(value)  # an in-place change: put the contents back, keep the container
             return
+        if current is not value:  # a replaced container: the old one reports again
+            object.__setattr__(obj, name, reattach(obj, spec, value))
+            detach(current)
+        return
     object.__setattr__(obj, name, value)
 
 
@@ -111,6 +116,20 @@ def _restore_prov(node: Node, name: str, prov: Provenance | None) -> None:
         provs[name] = prov
 
 
+def check_all_policies(obj: Any) -> None:
+    """Run every policy of a freshly built tree (construction, ``load``)."""
+    if not tree_has_policies(obj):
+        return
+    nodes = []
+    stack = [obj]
+    while stack:
+        current = stack.pop()
+        nodes.append(current._vein)
+        schema = schema_of(type(current))
+        stack.extend(c for c in (getattr(current, n, None) for n in schema.nested) if c is not None)
+    PolicyRunner().check(nodes)
+
+
 class PolicyRunner:
     """``tree.policies_on``: present only when some class of the tree declares policies."""
 
@@ -120,6 +139,7 @@ class PolicyRunner:
             self.check((node,))
         except BaseException:
             _restore(obj, name, old)
+            (node.tree or node.find_tree()).version += 1  # what was seen meanwhile is stale
             raise
 
     def check(self, nodes: Iterable[Node]) -> None:
@@ -159,9 +179,20 @@ Entry = tuple[Any, "Node", str, Any, "Provenance | None", Any, Provenance, bool]
 class Batch:
     """The writes of an open batch, in order, with what is needed to undo them."""
 
-    def __init__(self) -> None:
+    def __init__(self, tree: Tree) -> None:
+        self.tree = tree
         self.log: list[Entry] = []
-        self.marks: list[int] = []
+        # (layer key, its flat before an update of the batch, None if it was new): undone too
+        self.layer_log: list[tuple[str, Any]] = []
+        self.marks: list[tuple[int, int]] = []
+
+    def mark(self) -> tuple[int, int]:
+        """A savepoint: where the logs stand now."""
+        return len(self.log), len(self.layer_log)
+
+    def keep_layers(self, before: dict[str, Any]) -> None:
+        """Remember the layers an ``update`` inside the batch is about to change."""
+        self.layer_log.extend(before.items())
 
     def record(
         self, obj: Any, node: Node, name: str, old: Any, new: Any, prov: Provenance, secret: bool,
@@ -179,11 +210,20 @@ class Batch:
             _old, old_prov = before.get((id(node.obj), name), (old, None))
             self.log.append((node.obj, node, name, old, old_prov, new, prov, secret))
 
-    def rollback(self, mark: int = 0) -> None:
-        for obj, node, name, old, old_prov, _new, _prov, _secret in reversed(self.log[mark:]):
+    def rollback(self, mark: tuple[int, int] = (0, 0)) -> None:
+        at, layers_at = mark
+        for obj, node, name, old, old_prov, _new, _prov, _secret in reversed(self.log[at:]):
             _restore(obj, name, old)
             _restore_prov(node, name, old_prov)
-        del self.log[mark:]
+        del self.log[at:]
+        layers = self.tree.layers
+        for key, flat in reversed(self.layer_log[layers_at:]):
+            if flat is None:
+                layers.pop(key, None)  # first applied inside: forgotten
+            else:
+                layers[key].flat = flat
+        del self.layer_log[layers_at:]
+        self.tree.version += 1  # snapshots (and computed values) taken meanwhile are stale
 
     def coalesced(self) -> list[tuple[Node, str, Any, Any, Provenance, bool]]:
         firsts: dict[tuple[int, str], list[Any]] = {}
@@ -219,15 +259,15 @@ class BatchContext:
 
     def __init__(self, tree: Tree) -> None:
         self._tree = tree
-        self._mark = 0
+        self._mark = (0, 0)
 
     def __enter__(self) -> BatchContext:
         tree = self._tree
         tree.lock.acquire()
         batch = tree.batch
         if batch is None:
-            batch = tree.batch = Batch()
-        self._mark = len(batch.log)
+            batch = tree.batch = Batch(tree)
+        self._mark = batch.mark()
         batch.marks.append(self._mark)
         return self
 

@@ -133,7 +133,7 @@ def make_setter(cls: type, spec: FieldSpec, assign_nested: Callable[..., Any]) -
     lines.extend("        " + b for b in body)
     lines.append("    except _Conversion as exc:")
     lines.append("        raise _type_error(self, _spec, exc) from None")
-    lines.append("    except (ValueError, TypeError) as exc:")
+    lines.append("    except Exception as exc:")  # any failing validator rejects the value
     lines.append("        raise _validator_error(self, _spec, exc) from None")
     if spec.nested is not None:
         lines.append(f"    _assign_nested(self, {name!r}, value)")

@@ -154,13 +154,19 @@ class FileSource:
         raise NotImplementedError
 
     def read(self, schema: Schema | None) -> Document:
-        text, fresh = self.read_text()
-        if text is None:
-            return Document({}, self._locator({}), self.key, self.strict)
-        if not fresh and self._cached is not None:
-            cached: Document = self._cached
-            return cached
-        doc = self.parse(text)
+        try:
+            text, fresh = self.read_text()
+            if text is None:
+                return Document({}, self._locator({}), self.key, self.strict)
+            if not fresh and self._cached is not None:
+                cached: Document = self._cached
+                return cached
+            doc = self.parse(text)
+        except Exception:
+            # A version that cannot be read is never taken for the last good one: reading
+            # the same bytes again fails again (not the cached document of an older version).
+            self._digest = None
+            raise
         self._cached = doc
         return doc
 

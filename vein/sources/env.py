@@ -262,7 +262,7 @@ class EnvSource:
         msg = f"environment variable {var} matches no field{hint}; it was ignored"
         self.warnings.append(msg)
         logger.warning("%s", msg)
-        warnings.warn(msg, VeinWarning, stacklevel=5)
+        warnings.warn(msg, VeinWarning, stacklevel=_caller_level())
 
     def _schemaless(self, found: dict[str, str]) -> Document:
         pfx_len = len(self.prefix)
@@ -286,6 +286,16 @@ class EnvSource:
             return Provenance("env", where.get(path) or self.prefix + "__".join(path).upper(), layer=layer)
 
         return Document(data, locate, layer, strict=False, text=True)
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside vein."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("vein"):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
 
 
 def _get_nested(data: dict[str, Any], path: tuple[str, ...]) -> Any:
