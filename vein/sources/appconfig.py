@@ -437,7 +437,10 @@ class AppConfigSource:
                 source=self.display,
             )
         self._token = next_token
-        self._server_next = now + self._interval(resp.get("NextPollIntervalInSeconds"))
+        # The server counts its interval from its answer, not from our request: counting
+        # from before the call would poll early by the round trip (and be refused).
+        answered = self.clock.monotonic()
+        self._server_next = answered + self._interval(resp.get("NextPollIntervalInSeconds"))
         if body or fresh:
             # The first answer of a session is the whole configuration, even when empty.
             self._store(body, resp.get("ContentType"), resp.get("VersionLabel"))
