@@ -284,28 +284,52 @@ def _fire(node: Node, targets: tuple[Subscription, ...] | list[Subscription], ch
         try:
             cb(change)
         except Exception as exc:
-            report_error(
-                node, exc, f"callback {getattr(cb, '__qualname__', cb)!r} for {change.path!r}", change[4]
-            )
+            callback_failed(node, exc, cb, change)
+
+
+def callback_failed(node: Node, exc: BaseException, cb: Any, change: Change) -> None:
+    """A subscriber raised: the change stands; log it and tell the ``on_error`` handlers."""
+    report_error(node, exc, f"callback {getattr(cb, '__qualname__', cb)!r} for {change.path!r}", change[4])
 
 
 def emit(node: Node, name: str, old: Any, new: Any, source: Provenance, secret: bool) -> None:
     """Deliver one change of field *name* of *node*'s object to every interested subscriber.
 
-    The :class:`Change` is built only for the levels where somebody listens.
+    The :class:`Change` is built only for the levels where somebody listens.  This is the
+    hot path of every listened write, so the common cases (an exact key and/or ``"*"``,
+    no subtree keys) are handled inline.
     """
     path = name
     n: Node | None = node
     while n is not None:
         subs = n.subs
         if subs is not None:
-            targets = _matching(subs, path)
+            found = subs.get(path)
+            star = subs.get("*")
+            if len(subs) == (found is not None) + (star is not None):
+                # No subtree subscriptions here: only the exact key and "*" can match.
+                if found is None:
+                    targets: Any = star
+                elif star is None:
+                    targets = found
+                else:
+                    targets = sorted(found + star, key=_seq_of)
+            else:
+                targets = _matching(subs, path)
             if targets:
-                _fire(n, targets, _tuple_new(Change, (path, old, new, source, secret)))
-        if n.parent is None:
+                change = _tuple_new(Change, (path, old, new, source, secret))
+                for sub in targets:  # _fire, inline: this loop runs on every relayed write
+                    cb = sub._callback if sub._ref is None else sub._ref()
+                    if cb is not None:
+                        try:
+                            cb(change)
+                        except Exception as exc:
+                            callback_failed(n, exc, cb, change)
+        parent = n.parent
+        if parent is None:
             return
-        path = f"{n.name}.{path}"
-        n = n.parent
+        path = n.name + "." + path
+        n = parent
 
 
 def emit_changes(node: Node, changes: list[tuple[Node, str, Any, Any, Provenance, bool]]) -> None:
