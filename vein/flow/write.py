@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .schema import FieldSpec, Schema
     from .state import Node
 
-__all__ = ["make_setattr", "make_setters"]
+__all__ = ["make_setattr", "make_setter"]
 
 
 def field_path(obj: Any, name: str) -> str:
@@ -213,10 +213,6 @@ def make_setter(cls: type, spec: FieldSpec, assign_nested: Callable[..., Any]) -
         )
     src = "\n".join(lines) + "\n"
     return _compile(src, fn_name, ns)
-
-
-def make_setters(cls: type, schema: Schema, assign_nested: Callable[..., Any]) -> dict[str, Any]:
-    return {name: make_setter(cls, spec, assign_nested) for name, spec in schema.fields.items()}
 
 
 def make_setattr(setters: dict[str, Any], other: Callable[[Any, str, Any], None]) -> Any:
