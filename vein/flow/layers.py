@@ -25,7 +25,7 @@ import attrs
 
 from ..errors import ErrorEntry, ValidationError
 from ..structuring import ConversionError, is_null
-from .collections import detach, reattach, wrap
+from .collections import copy_of, detach, reattach, wrap
 from .events import MISSING, Change, emit
 from .provenance import DEFAULT, RUNTIME, Provenance
 from .schema import FieldSpec, Schema, did_you_mean, schema_of
@@ -81,6 +81,14 @@ def flatten(schema: Schema, doc: Document, errors: list[ErrorEntry], prefix: str
     """Structure *doc* against *schema* into leaves: ``{dotted path: (value, provenance)}``."""
     out: Flat = {}
     _flatten(schema, doc.data, doc, (), prefix, out, errors, 0)
+    if doc.leaves:
+        leaf_map = schema.leaf_map()
+        for path, (raw, prov) in doc.leaves.items():
+            spec = leaf_map[path]
+            try:
+                out[prefix + path] = (spec.structure(raw), prov)
+            except ConversionError as exc:
+                errors.append(ErrorEntry(prefix + path + exc.subpath, exc.render(spec.secret), prov))
     return out
 
 
@@ -110,6 +118,9 @@ def _flatten(
             if schema.open:
                 _open_entry(schema, key, raw, doc, here, prefix, out, errors, depth)
             elif schema.dynamic and not key.startswith("_"):
+                if runtime and _too_deep(raw, MAX_DEPTH - depth):
+                    errors.append(ErrorEntry(prefix + key, _TOO_DEEP, doc.locate(here)))
+                    continue
                 value = raw if runtime else _plain_value(raw)
                 out[prefix + key] = (value, doc.locate(here))
             elif doc.strict:
@@ -166,6 +177,9 @@ def _open_entry(
         _flatten(schema, raw, doc, here, path + ".", out, errors, depth + 1)
         return
     if doc.runtime:
+        if _too_deep(raw, MAX_DEPTH - depth):
+            errors.append(ErrorEntry(path, _TOO_DEEP, doc.locate(here)))
+            return
         value = raw
     elif doc.current is not None and isinstance(raw, str) and type(raw) is str:
         # Env text takes the type of the value it replaces (schema-less rule).
@@ -177,13 +191,37 @@ def _open_entry(
             try:
                 value = structure_value(raw, type(current))
             except ConversionError as exc:
-                errors.append(
-                    ErrorEntry(path, exc.render(False) + f" (the type of the current value, {type(current).__name__})", doc.locate(here))
-                )
+                secret = doc.secret is not None and doc.secret(path)
+                why = f" (the type of the current value, {type(current).__name__})"
+                errors.append(ErrorEntry(path, exc.render(secret) + why, doc.locate(here)))
                 return
     else:
         value = _plain_value(raw)
     out[path] = (dict(value) if isinstance(value, Mapping) else value, doc.locate(here))
+
+
+_TOO_DEEP: Final = f"nested deeper than {MAX_DEPTH} levels (or contains itself)"
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Do the mappings/lists in a runtime *value* nest deeper than *limit* (or in a cycle)?
+
+    Runtime values are stored as given; one nested too deeply would make every later dump
+    fail with a ``RecursionError``.  Checked without recursion.
+    """
+    if not isinstance(value, Mapping | list | tuple):
+        return False
+    deepest: dict[int, int] = {}
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, Mapping | list | tuple) and deepest.get(id(item), -1) < depth:
+            deepest[id(item)] = depth
+            inner = item.values() if isinstance(item, Mapping) else item
+            stack.extend((v, depth + 1) for v in inner)
+    return False
 
 
 def _plain_value(raw: Any) -> Any:
@@ -429,8 +467,10 @@ def _commit(targets: _Targets, final: Flat) -> tuple[Pending, list[tuple[Any, st
         if spec is None:
             obj.__vein_put__(name, value)  # MISSING removes the key
         elif spec.collection:
-            osa(obj, name, wrap(obj, spec, value))
+            stored = wrap(obj, spec, value)
+            osa(obj, name, stored)
             detach(old)
+            old, value = copy_of(old), copy_of(stored)  # events carry plain copies
         else:
             osa(obj, name, value)
         secret = spec.secret if spec is not None else obj.__vein_is_secret__(name)
@@ -440,7 +480,7 @@ def _commit(targets: _Targets, final: Flat) -> tuple[Pending, list[tuple[Any, st
 
 def _equal(a: Any, b: Any) -> bool:
     try:
-        return bool(a == b) and type(a) is type(b)
+        return bool(a == b) and type(copy_of(a)) is type(copy_of(b))  # evented list == list
     except Exception:  # noqa: BLE001 - exotic __eq__: treat as different
         return False
 
@@ -484,10 +524,12 @@ def update(obj: Any, sources: Iterable[Any]) -> list[Change]:
             found = earlier.get(path, MISSING)
             return lookup(path) if found is MISSING else found
 
+        is_secret = getattr(obj, "__vein_secret_path__", None)
         entries = []
         for doc in docs:
             if doc.text:
                 doc.current = current
+                doc.secret = is_secret
             flat = flatten(schema, doc, errors, "")
             earlier.update((p, v[0]) for p, v in flat.items())
             entries.append((doc, flat))
@@ -528,6 +570,10 @@ def update(obj: Any, sources: Iterable[Any]) -> list[Change]:
         if pending or targets.created:  # nothing changed: cached snapshots stay valid
             tree.version += 1
         if batch is not None:
+            # Namespaces this update created go too if the batch rolls back (an entry
+            # from MISSING to MISSING: undone on rollback, never announced).
+            for parent, key in targets.created:
+                batch.log.append((parent, parent._vein, key, MISSING, None, MISSING, RUNTIME, False))
             batch.absorb(pending, undo)
             pending = []
     for n, name, old, new, prov, secret, _path in pending:

@@ -43,7 +43,12 @@ class Document:
     env_name: Callable[[str], str | None] | None = None  # env: the variable for a path
     # Schema-less env: text takes the type of the current value at a dotted path.
     current: Callable[[str], Any] | None = None
+    # Schema-less env: is the key at a dotted path secret (its text hidden in errors)?
+    secret: Callable[[str], bool] | None = None
     text: bool = False  # every value is text from the environment
+    # Leaves a source already located: {dotted path: (raw value, provenance)}, applied
+    # after ``data`` (the env source fills it; it spares building and walking dicts).
+    leaves: dict[str, tuple[Any, Provenance]] | None = None
 
 
 @runtime_checkable

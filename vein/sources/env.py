@@ -44,6 +44,7 @@ class EnvMap:
     def __init__(self, schema: Schema, prefix: str) -> None:
         self.prefix = prefix.upper()
         self.names: dict[str, tuple[int, tuple[str, ...], FieldSpec | None]] = {}
+        self.dotted: dict[str, str] = {}  # variable name -> dotted path of its leaf
         self.exact: dict[str, tuple[tuple[str, ...], FieldSpec]] = {}
         self.by_path: dict[str, str] = {}
         self._add(schema, ())
@@ -56,6 +57,7 @@ class EnvMap:
             self._claim(name, (kind, here, spec))
             if kind == _LEAF:
                 self.by_path[".".join(here)] = name
+                self.dotted[name] = ".".join(here)
             if spec.info.env:
                 taken = self.exact.get(spec.info.env)
                 other = taken[0] if taken else self.names.get(spec.info.env.upper(), (0, None))[1]
@@ -154,10 +156,12 @@ class EnvSource:
         if emap is None:
             emap = schema._env_maps[self.prefix] = EnvMap(schema, self.prefix)
         data: dict[str, Any] = {}
+        leaves: dict[str, tuple[Any, Provenance]] = {}
         where: dict[tuple[str, ...], str] = {}
         self.warnings = []
         errors: list[tuple[str, str]] = []
         names = emap.names
+        layer = self.key
         pfx_len = len(emap.prefix)
         for var, value in found.items():
             upper = var.upper()
@@ -195,16 +199,17 @@ class EnvSource:
                     parsed.update(existing)
                 _set(data, path, parsed)
             else:
-                _set(data, path, self._text(value, spec))
+                # A plain leaf goes straight to the flat result: no nested dict to build
+                # and walk again (this is most variables).
+                leaves[emap.dotted[upper]] = (self._text(value, spec), Provenance("env", var, layer=layer))
             where[path] = var
         env = self.environ if self.environ is not None else os.environ
         for exact, (path, spec) in emap.exact.items():
             exact_value = env.get(exact)
             if exact_value is None or not self._keep(exact, exact_value, spec, errors):
                 continue
-            _set(data, path, self._text(exact_value, spec))
+            leaves[".".join(path)] = (self._text(exact_value, spec), Provenance("env", exact, layer=layer))
             where[path] = exact
-        layer = self.key
 
         def locate(path: tuple[str, ...]) -> Provenance:
             var = where.get(path)
@@ -225,7 +230,7 @@ class EnvSource:
         def env_name(path: str) -> str | None:
             return emap.by_path.get(path)
 
-        return Document(data, locate, layer, strict=True, env_name=env_name)
+        return Document(data, locate, layer, strict=True, env_name=env_name, leaves=leaves)
 
     def _dict_entry(
         self, upper: str, names: dict[str, tuple[int, tuple[str, ...], FieldSpec | None]], pfx_len: int
