@@ -1169,9 +1169,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
     previous: Any = None
     if main_thread:  # a polite kill (SIGTERM) ends the watch like Ctrl-C
         previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    # Rejections are printed below; the vein logger must not print them a second time.
+    # Rejections are printed below; the vein logger must not print them a second time (nor
+    # watchdog's complaint about an event that arrives while its thread stops).
     quiet = logging.NullHandler()
-    logging.getLogger("vein").addHandler(quiet)
+    loggers = [logging.getLogger(name) for name in ("vein", "watchdog")]
+    for logger in loggers:
+        logger.addHandler(quiet)
     watcher: Watcher | None = None
     printer = _WatchPrinter(sys.stdout, sys.stderr, args.show_secrets)
     try:
@@ -1199,7 +1202,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
     finally:
         if watcher is not None:
             watcher.stop()
-        logging.getLogger("vein").removeHandler(quiet)
+        for logger in loggers:
+            logger.removeHandler(quiet)
         if main_thread:
             signal.signal(signal.SIGTERM, previous)
     if printer.broken:
