@@ -710,7 +710,10 @@ def test_inotify_picks_up_a_write_without_waiting_for_the_interval(
         n = w.polls
         config_file.read_text(encoding="utf-8")
     assert [c.new for c in rec.changes if c.path == "name"] == ["evented", "renamed", "back"]
-    assert len(rec.errors) == 1 and isinstance(rec.errors[0], vein.SourceError)
+    # the deletion, reported (twice at most: a check that began just before the unlink
+    # reports it for the old version too); never an error for a version that was good
+    assert 1 <= len(rec.errors) <= 2
+    assert all(isinstance(e, vein.SourceError) and "not found" in str(e) for e in rec.errors)
     assert w.polls <= n + 2
     assert thread_errors == [] and vein_watch_threads() == []
 
