@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .errors import ValidationError
 from .flow import layers
 from .flow.dump import to_dict as _to_dict
 from .flow.schema import schema_of
@@ -65,6 +66,13 @@ def structure(data: Mapping[str, Any], cls: type[T], *, strict: bool = True, nor
     *normalize_keys* maps ``camelCase``, ``kebab-case`` and ``UPPER_CASE`` keys onto the
     declared snake_case names.  ``structure(to_dict(x), type(x)) == x``.
     """
+    if not isinstance(data, Mapping):
+        # Legacy data is often whatever json.load() or yaml.safe_load() gave: bad input,
+        # reported like every other problem of the data.
+        kinds = {"NoneType": "null", "str": "text", "int": "a number", "float": "a number"}
+        got = kinds.get(type(data).__name__, f"a {type(data).__name__}")
+        expected = f"a mapping of {getattr(cls, '__name__', cls)} fields (key: value)"
+        raise ValidationError.single("", f"expected {expected} at the top level, got {got}")
     if normalize_keys:
         data = _normalized(data, cls)
     obj: T = layers.load(cls, [DictSource(data, name="structure", strict=strict)])

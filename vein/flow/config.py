@@ -273,6 +273,22 @@ class Config(Flow):
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickling and copying keep the keys and the keys marked secret.
+
+        Layers, provenance and subscriptions belong to the original: a copy starts with its
+        values as runtime assignments and no subscribers.
+        """
+        return (_restore, (_export(self),))
+
+    def __copy__(self) -> Config:
+        return _restore(_export(self))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Config:
+        import copy
+
+        return _restore(copy.deepcopy(_export(self), memo))
+
     def __repr__(self) -> str:
         return f"Config({self.to_dict(redact=True)!r})"
 
@@ -292,6 +308,16 @@ class Config(Flow):
 
     def __vein_is_secret__(self, name: str) -> bool:
         return name in self._secrets or bool(SECRET_NAMES.search(name))
+
+    def __vein_secret_path__(self, path: str) -> bool:
+        """Is the key at an engine *path* secret (by its name or :meth:`secret`)?"""
+        obj: Any = self
+        parts = _split(path)
+        for part in parts[:-1]:
+            obj = obj._data.get(part) if isinstance(obj, Config) else None
+        if isinstance(obj, Config):
+            return obj.__vein_is_secret__(parts[-1])
+        return bool(SECRET_NAMES.search(parts[-1]))
 
     def __vein_lookup__(self, path: str) -> Any:
         obj: Any = self
@@ -350,6 +376,46 @@ Config.__vein_set_node__ = Config._vein.__set__  # type: ignore[attr-defined,mis
 def _split(path: str) -> list[str]:
     """The keys of an engine path (a literal dot in a key is escaped there)."""
     return [part.replace(KEY_DOT, ".") for part in path.split(".")]
+
+
+class _Saved:
+    """A namespace as pickled: its keys (nested namespaces as ``_Saved``) and secret marks."""
+
+    __slots__ = ("data", "secrets")
+
+    def __init__(self, data: dict[str, Any], secrets: list[str]) -> None:
+        self.data = data
+        self.secrets = secrets
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_Saved, (self.data, self.secrets))
+
+
+def _export(cfg: Config) -> _Saved:
+    data = {k: _export(v) if isinstance(v, Config) else v for k, v in cfg._data.items()}
+    return _Saved(data, sorted(cfg._secrets))
+
+
+def _restore(saved: _Saved) -> Config:
+    cfg = Config()
+    _mark(cfg, saved)
+    update(cfg, [_unsaved(saved)])
+    return cfg
+
+
+def _unsaved(saved: _Saved) -> dict[str, Any]:
+    return {k: _unsaved(v) if isinstance(v, _Saved) else v for k, v in saved.data.items()}
+
+
+def _mark(cfg: Config, saved: _Saved) -> None:
+    """Mark the secret keys (creating the namespaces that hold them) before any value arrives."""
+    cfg._secrets.update(saved.secrets)
+    for key, value in saved.data.items():
+        if isinstance(value, _Saved):
+            child = cfg._data.get(key)
+            if not isinstance(child, Config):
+                child = cfg._data[key] = Config._child(cfg, key)
+            _mark(child, value)
 
 
 def _all_paths(cfg: Config, prefix: str = "") -> Iterator[str]:

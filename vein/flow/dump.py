@@ -28,6 +28,9 @@ def to_dict(obj: Any, *, redact: bool = False) -> dict[str, Any]:
     ``vein.structure(vein.to_dict(x), type(x)) == x``.
     """
     schema = schema_of(type(obj))
+    if schema.open:  # the schema-less config keeps its keys itself
+        found: dict[str, Any] = obj.to_dict(redact=redact)
+        return found
     out: dict[str, Any] = {}
     for name, spec in schema.fields.items():
         if not hasattr(obj, name):

@@ -206,9 +206,16 @@ class Batch:
     def absorb(self, pending: list[Any], undo: list[tuple[Any, str, Any, Provenance | None]]) -> None:
         """Take the changes of an ``update`` made inside the batch."""
         before = {(id(obj), name): (old, prov) for obj, name, old, prov in undo}
+        changed = set()
         for node, name, old, new, prov, secret, _path in pending:
             _old, old_prov = before.get((id(node.obj), name), (old, None))
             self.log.append((node.obj, node, name, old, old_prov, new, prov, secret))
+            changed.add((id(node.obj), name))
+        for obj, name, old, old_prov in undo:
+            if (id(obj), name) not in changed:  # an equal value: only its provenance changed
+                node = obj._vein
+                prov = node.prov.get(name, DEFAULT) if node.prov else DEFAULT
+                self.log.append((obj, node, name, old, old_prov, old, prov, False))
 
     def rollback(self, mark: tuple[int, int] = (0, 0)) -> None:
         at, layers_at = mark

@@ -1,0 +1,296 @@
+"""asyncio (issue 5): ``async def`` callbacks run on the loop they subscribed from (also for
+writes in other threads), their errors reach ``on_error``, and ``obj.changes(path)`` is an
+async stream whose closing cancels its subscription."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+import vein
+
+TIMEOUT = 10.0  # seconds: a hang guard for awaits and joins, never a timing assertion
+
+
+@vein.flow
+class Database:
+    host: str = "localhost"
+    port: int = 5432
+
+
+@vein.flow
+class Settings:
+    name: str = "app"
+    level: int = 0
+    database: Database = vein.field(factory=Database)
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(asyncio.wait_for(coro, TIMEOUT))
+
+
+def _subs(obj: vein.Flow) -> int:
+    subs = obj._vein.subs or {}
+    return sum(len(group) for group in subs.values())
+
+
+def _write_in_thread(fn) -> None:  # type: ignore[no-untyped-def]
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            fn()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    t = threading.Thread(target=target, name="writer")
+    t.start()
+    t.join(TIMEOUT)
+    assert not t.is_alive()
+    assert not errors, errors
+
+
+class TestAsyncCallbacks:
+    """``on_change`` with an ``async def`` callback."""
+
+    def test_scheduled_on_the_subscribing_loop(self):
+        """The coroutine runs as a task on the loop that was running at subscription."""
+
+        async def main() -> None:
+            s = Settings()
+            loop = asyncio.get_running_loop()
+            got: list[tuple[str, object, bool, str]] = []
+            done = asyncio.Event()
+
+            async def cb(change: vein.Change) -> None:
+                got.append((change.path, change.new, asyncio.get_running_loop() is loop, threading.current_thread().name))
+                done.set()
+
+            s.on_change("name", cb)
+            s.name = "x"
+            assert got == []  # scheduled, not run inside the write
+            await asyncio.wait_for(done.wait(), TIMEOUT)
+            assert got == [("name", "x", True, threading.main_thread().name)]
+
+        run(main())
+
+    def test_write_from_another_thread(self):
+        """A write in a worker thread still runs the coroutine on the subscriber's loop."""
+
+        async def main() -> None:
+            s = Settings()
+            loop = asyncio.get_running_loop()
+            got: list[tuple[object, bool]] = []
+            done = asyncio.Event()
+
+            async def cb(change: vein.Change) -> None:
+                got.append((change.new, asyncio.get_running_loop() is loop))
+                if len(got) == 3:
+                    done.set()
+
+            s.on_change("database", cb)
+            await asyncio.to_thread(_write_in_thread, lambda: [setattr(s.database, "port", p) for p in (1, 2, 3)])
+            await asyncio.wait_for(done.wait(), TIMEOUT)
+            assert got == [(1, True), (2, True), (3, True)]  # in order
+
+        run(main())
+
+    def test_sync_and_async_callbacks_together(self):
+        """Sync callbacks run in the writer; async ones later on the loop; both hear it."""
+
+        async def main() -> None:
+            s = Settings()
+            order: list[str] = []
+            done = asyncio.Event()
+
+            async def acb(change: vein.Change) -> None:
+                order.append("async")
+                done.set()
+
+            s.on_change("level", acb)
+            s.on_change("level", lambda c: order.append("sync"))
+            s.level = 1
+            assert order == ["sync"]
+            await asyncio.wait_for(done.wait(), TIMEOUT)
+            assert order == ["sync", "async"]
+
+        run(main())
+
+    def test_errors_reach_on_error(self):
+        """An exception in the coroutine goes to the tree's on_error handlers; the writer never sees it."""
+
+        async def main() -> None:
+            s = Settings()
+            errors: list[BaseException] = []
+            got = asyncio.Event()
+
+            def handler(exc: BaseException) -> None:
+                errors.append(exc)
+                got.set()
+
+            s.on_error(handler)
+
+            async def bad(change: vein.Change) -> None:
+                raise RuntimeError(f"boom {change.new}")
+
+            s.on_change("name", bad)
+            s.name = "x"  # does not raise
+            await asyncio.wait_for(got.wait(), TIMEOUT)
+            assert len(errors) == 1
+            assert isinstance(errors[0], RuntimeError)
+            assert str(errors[0]) == "boom x"
+            assert any("bad" in note for note in getattr(errors[0], "__notes__", []))
+
+        run(main())
+
+    def test_cancelled_subscription_stops_scheduling(self):
+        """After ``cancel()`` nothing more is scheduled."""
+
+        async def main() -> None:
+            s = Settings()
+            got: list[object] = []
+
+            async def cb(change: vein.Change) -> None:
+                got.append(change.new)
+
+            sub = s.on_change("name", cb)
+            s.name = "one"
+            sub.cancel()
+            s.name = "two"
+            for _ in range(10):
+                await asyncio.sleep(0)
+            assert got == ["one"]
+
+        run(main())
+
+    def test_subscribing_needs_a_running_loop(self):
+        """Outside a running loop an async callback is refused with a clear error."""
+
+        async def cb(change: vein.Change) -> None:  # pragma: no cover - never scheduled
+            pass
+
+        with pytest.raises(RuntimeError, match="event loop"):
+            Settings().on_change("name", cb)
+
+    def test_loop_closed_later_writes_are_harmless(self):
+        """A write after the subscriber's loop ended neither raises nor hangs."""
+        s = Settings()
+
+        async def main() -> None:
+            async def cb(change: vein.Change) -> None:
+                pass
+
+            s.on_change("name", cb)
+
+        asyncio.run(main())
+        s.name = "after"
+        assert s.name == "after"
+
+
+class TestChangeStream:
+    """``async for change in obj.changes(path)``."""
+
+    def test_stream_in_order(self):
+        """Changes under the path arrive in order; others are not in the stream."""
+
+        async def main() -> None:
+            s = Settings()
+            seen: list[tuple[str, object]] = []
+            async with s.changes("database") as stream:
+                s.name = "ignored"
+                s.database.host = "a"
+                s.database.port = 1
+                s.database.host = "b"
+                async for change in stream:
+                    seen.append((change.path, change.new))
+                    if len(seen) == 3:
+                        break
+            assert seen == [("database.host", "a"), ("database.port", 1), ("database.host", "b")]
+
+        run(main())
+
+    def test_stream_fed_from_threads(self):
+        """Writes in another thread reach the stream on the loop."""
+
+        async def main() -> None:
+            s = Settings()
+            values: list[object] = []
+            async with s.changes("level") as stream:
+                await asyncio.to_thread(_write_in_thread, lambda: [setattr(s, "level", i) for i in range(1, 21)])
+                async for change in stream:
+                    values.append(change.new)
+                    if len(values) == 20:
+                        break
+            assert values == list(range(1, 21))
+
+        run(main())
+
+    def test_closing_cancels_the_subscription(self):
+        """``aclose()`` (and leaving ``async with``) unsubscribe; the iteration ends."""
+
+        async def main() -> None:
+            s = Settings()
+            base = _subs(s)
+            stream = s.changes("name")
+            assert _subs(s) == base + 1
+            await stream.aclose()
+            assert _subs(s) == base
+            s.name = "after-close"
+            assert [c async for c in stream] == []
+
+            async with s.changes() as stream2:
+                assert _subs(s) == base + 1
+            assert _subs(s) == base
+            assert not [c async for c in stream2]
+
+        run(main())
+
+    def test_close_wakes_a_waiting_reader(self):
+        """A task blocked on the stream ends cleanly when the stream is closed."""
+
+        async def main() -> None:
+            s = Settings()
+            stream = s.changes("name")
+            got: list[vein.Change] = []
+
+            async def consume() -> None:
+                async for change in stream:
+                    got.append(change)
+
+            task = asyncio.create_task(consume())
+            await asyncio.sleep(0)
+            s.name = "one"
+            await asyncio.sleep(0)
+            await stream.aclose()
+            await asyncio.wait_for(task, TIMEOUT)
+            assert [c.new for c in got] == ["one"]
+
+        run(main())
+
+    def test_stream_path_checked(self):
+        """A misspelt path is refused like on_change's."""
+
+        async def main() -> None:
+            with pytest.raises(ValueError, match="did you mean"):
+                Settings().changes("databse")
+
+        run(main())
+
+    def test_stream_of_batch_is_coalesced(self):
+        """A batch's coalesced events arrive in the stream, nothing of a rolled-back one."""
+
+        async def main() -> None:
+            s = Settings()
+            async with s.changes() as stream:
+                with pytest.raises(RuntimeError), s.batch():
+                    s.name = "rolled-back"
+                    raise RuntimeError
+                with s.batch():
+                    s.level = 1
+                    s.level = 2
+                change = await asyncio.wait_for(stream.__anext__(), TIMEOUT)
+                assert (change.path, change.old, change.new) == ("level", 0, 2)
+
+        run(main())
