@@ -59,7 +59,9 @@ def _normalized(data: Any, cls: type) -> Any:
     return out
 
 
-def structure(data: Mapping[str, Any], cls: type[T], *, strict: bool = True, normalize_keys: bool = False) -> T:
+def structure(
+    data: Mapping[str, Any], cls: type[T], *, strict: bool = True, normalize_keys: bool = False
+) -> T:
     """Structure a plain (legacy) dict into *cls*, with vein's conversion rules.
 
     Unknown keys are an error with a did-you-mean (*strict* false ignores them).

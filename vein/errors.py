@@ -68,9 +68,7 @@ class ValidationError(VeinError, ValueError):
         super().__init__(_render(head + "; nothing was changed:", self.errors))
 
     @classmethod
-    def single(
-        cls, path: str, message: str, source: Provenance | None = None
-    ) -> ValidationError:
+    def single(cls, path: str, message: str, source: Provenance | None = None) -> ValidationError:
         return cls([ErrorEntry(path, message, source)])
 
 

@@ -29,7 +29,7 @@ import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cache
 from pathlib import Path, PurePath
 from typing import Any, Final, Literal, TypeVar, Union, get_args, get_origin
 
@@ -63,8 +63,14 @@ class Plain(str):
 _NULLS: Final = frozenset(("", "~", "null", "Null", "NULL"))
 _TRUE: Final = frozenset(("true", "yes", "on", "1", "t", "y"))
 _FALSE: Final = frozenset(("false", "no", "off", "0", "f", "n"))
-_CORE_BOOL: Final = {"true": True, "True": True, "TRUE": True,
-                     "false": False, "False": False, "FALSE": False}
+_CORE_BOOL: Final = {
+    "true": True,
+    "True": True,
+    "TRUE": True,
+    "false": False,
+    "False": False,
+    "FALSE": False,
+}
 _CORE_INT: Final = re.compile(r"[-+]?[0-9]+\Z")
 _CORE_OCT: Final = re.compile(r"0o[0-7]+\Z")
 _CORE_HEX: Final = re.compile(r"0x[0-9a-fA-F]+\Z")
@@ -146,9 +152,15 @@ def resolve_plain(text: str) -> Any:
 def describe_type(tp: Any) -> str:
     """A short human name for a type, as used in messages (``an integer``, ``list[str]``)."""
     simple = {
-        str: "text", int: "an integer", float: "a number", bool: "a boolean",
-        Path: "a path", _dt.datetime: "an ISO 8601 date-time", _dt.date: "an ISO 8601 date",
-        Decimal: "a decimal number", type(None): "null",
+        str: "text",
+        int: "an integer",
+        float: "a number",
+        bool: "a boolean",
+        Path: "a path",
+        _dt.datetime: "an ISO 8601 date-time",
+        _dt.date: "an ISO 8601 date",
+        Decimal: "a decimal number",
+        type(None): "null",
     }
     if tp in simple:
         return simple[tp]
@@ -163,7 +175,7 @@ def describe_type(tp: Any) -> str:
         return " or ".join(describe_type(a) for a in get_args(tp) if not _is_absent(a))
     if isinstance(tp, type) and attrs.has(tp):
         return f"a mapping for {tp.__name__}"
-    return getattr(tp, "__name__", None) and origin is None and tp.__name__ or str(tp).replace(
+    return (getattr(tp, "__name__", None) and origin is None and tp.__name__) or str(tp).replace(
         "typing.", ""
     )
 
@@ -184,7 +196,7 @@ def _text_of(value: object, expected: str) -> str:
     return value.strip()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _subclass_hook(tp: Any, base_hook: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     """The hook for a subclass of ``str``/``int``/``float`` (cattrs dispatches those by MRO).
 
@@ -543,7 +555,9 @@ def _from_cattrs(exc: BaseException, expected: str, value: Any) -> ConversionErr
         cur.subpath = path + cur.subpath
         return cur
     if isinstance(cur, cattrs.ForbiddenExtraKeysError):
-        return ConversionError(expected, value, f"unknown keys: {', '.join(sorted(cur.extra_fields))}")
+        return ConversionError(
+            expected, value, f"unknown keys: {', '.join(sorted(cur.extra_fields))}"
+        )
     if isinstance(cur, KeyError):
         return ConversionError(expected, value, f"missing required key {path.lstrip('.')}")
     return ConversionError(expected, value, str(cur), path)
@@ -556,9 +570,9 @@ def _is_literal(t: Any) -> bool:
 
 
 def _is_items(t: Any) -> bool:
-    return (get_origin(t) or t) in (
-        list, set, frozenset, tuple, typing.AbstractSet
-    ) or get_origin(t) in (Sequence, typing.MutableSequence, typing.MutableSet)
+    return (get_origin(t) or t) in (list, set, frozenset, tuple, typing.AbstractSet) or get_origin(
+        t
+    ) in (Sequence, typing.MutableSequence, typing.MutableSet)
 
 
 def _is_mapping(t: Any) -> bool:
@@ -568,8 +582,13 @@ def _is_mapping(t: Any) -> bool:
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=True, forbid_extra_keys=True)
     for tp, fn in (
-        (str, _struct_str), (int, _struct_int), (float, _struct_float), (bool, _struct_bool),
-        (Decimal, _struct_decimal), (_dt.datetime, _struct_datetime), (_dt.date, _struct_date),
+        (str, _struct_str),
+        (int, _struct_int),
+        (float, _struct_float),
+        (bool, _struct_bool),
+        (Decimal, _struct_decimal),
+        (_dt.datetime, _struct_datetime),
+        (_dt.date, _struct_date),
     ):
         conv.register_structure_hook(tp, fn)
     conv.register_structure_hook_func(lambda t: t is Any or t is object, _struct_any)
@@ -583,7 +602,9 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook_factory(_is_union, _union_hook)
     conv.register_structure_hook_factory(_is_items, _items_hook)
     conv.register_structure_hook_factory(_is_mapping, _mapping_hook)
-    conv.register_structure_hook_factory(lambda t: isinstance(t, type) and attrs.has(t), _attrs_hook)
+    conv.register_structure_hook_factory(
+        lambda t: isinstance(t, type) and attrs.has(t), _attrs_hook
+    )
     return conv
 
 
@@ -603,7 +624,7 @@ def structure_hook(tp: Any) -> Callable[[Any], Any]:
     return _structure_hook(tp, _order_key(tp))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _structure_hook(tp: Any, _order: Any) -> Callable[[Any], Any]:
     # A top-level union is built here, not taken from cattrs' dispatch cache (see _order_key).
     hook = _union_hook(tp, converter) if _is_union(tp) else converter.get_structure_hook(tp)
@@ -633,7 +654,7 @@ def structure_value(value: Any, tp: Any) -> Any:
 Check = Callable[[Any], Any]
 
 
-@lru_cache(maxsize=None)
+@cache
 def runtime_check(tp: Any) -> tuple[type | None, Check | None]:
     """Build the assignment check for *tp*: ``(fast_type, check)``.
 
@@ -710,12 +731,17 @@ def runtime_check(tp: Any) -> tuple[type | None, Check | None]:
         return type(None), _isinstance_check(type(None), expected)
     container = origin or tp
     if container in (list, set, frozenset, tuple) or container in (
-        Sequence, typing.MutableSequence, typing.AbstractSet, typing.MutableSet
+        Sequence,
+        typing.MutableSequence,
+        typing.AbstractSet,
+        typing.MutableSet,
     ):
-        concrete = {Sequence: (list, tuple), typing.MutableSequence: list,
-                    typing.AbstractSet: (set, frozenset), typing.MutableSet: set}.get(
-            container, container
-        )
+        concrete = {
+            Sequence: (list, tuple),
+            typing.MutableSequence: list,
+            typing.AbstractSet: (set, frozenset),
+            typing.MutableSet: set,
+        }.get(container, container)
         if container is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
             elem_checks = [runtime_check(a)[1] for a in args]
 

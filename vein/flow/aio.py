@@ -25,7 +25,9 @@ def _running_loop(what: str) -> asyncio.AbstractEventLoop:
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
-        raise RuntimeError(f"{what} needs a running asyncio event loop (subscribe from async code)") from None
+        raise RuntimeError(
+            f"{what} needs a running asyncio event loop (subscribe from async code)"
+        ) from None
 
 
 def async_relay(
@@ -51,7 +53,9 @@ def async_relay(
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
             assert exc is not None
-            report_error(node, exc, f"async callback {getattr(callback, '__qualname__', callback)!r}")
+            report_error(
+                node, exc, f"async callback {getattr(callback, '__qualname__', callback)!r}"
+            )
 
     def spawn(change: Change) -> None:
         cb = callback if ref is None else ref()
@@ -113,7 +117,10 @@ class ChangeStream:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()
 

@@ -69,7 +69,7 @@ def _listened(node: Any, name: str) -> bool:
     return False
 
 
-class computed(Generic[T]):  # noqa: N801 - used as a decorator, like property
+class computed(Generic[T]):
     """A read-only value derived from fields, cached until a field it read changes.
 
     ::
@@ -163,7 +163,7 @@ class computed(Generic[T]):  # noqa: N801 - used as a decorator, like property
             return  # never announced: the baseline is set now
         try:
             same = bool(old == new)
-        except Exception:  # noqa: BLE001
+        except Exception:
             same = False
         if not same:
             emit(node, self.name, old, new, change.source, False)
@@ -178,7 +178,7 @@ class computed(Generic[T]):  # noqa: N801 - used as a decorator, like property
             return
         try:
             announced[self.name] = self.__get__(obj)
-        except Exception:  # noqa: BLE001 - it fails now: it is computed (and fails) when read
+        except Exception:
             pass
 
 
@@ -215,5 +215,3 @@ def _prime_all(obj: Any, depth: int) -> None:
         child = getattr(obj, name, None)
         if child is not None:
             _prime_all(child, depth + 1)
-
-

@@ -33,7 +33,9 @@ __all__ = ["Config"]
 T = TypeVar("T")
 
 #: Keys whose values are masked like secret fields unless declared otherwise.
-SECRET_NAMES: Final = re.compile(r"(pass(word|wd)?|secret|token|api_?key|private_?key|credential)", re.I)
+SECRET_NAMES: Final = re.compile(
+    r"(pass(word|wd)?|secret|token|api_?key|private_?key|credential)", re.I
+)
 
 _store_chains: dict[types.CodeType, frozenset[int]] = {}
 
@@ -174,7 +176,9 @@ class Config(Flow):
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name.startswith("_"):
-            raise AttributeError(f"config keys may not start with '_' ({name!r}); use config[{name!r}]")
+            raise AttributeError(
+                f"config keys may not start with '_' ({name!r}); use config[{name!r}]"
+            )
         if hasattr(type(self), name):
             raise AttributeError(
                 f"{name!r} is a method of the config; set the key with config[{name!r}] = ..."
@@ -334,7 +338,9 @@ class Config(Flow):
         for part in parts[:-1]:
             obj = obj._data.get(part) if isinstance(obj, Config) else None
         if not isinstance(obj, Config) or parts[-1] not in obj._data:
-            raise ValueError(f"config has no key {path!r}{did_you_mean(path, list(_all_paths(self)))}")
+            raise ValueError(
+                f"config has no key {path!r}{did_you_mean(path, list(_all_paths(self)))}"
+            )
         provs = obj._vein.prov
         return provs.get(parts[-1], DEFAULT) if provs else DEFAULT
 

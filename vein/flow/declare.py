@@ -35,9 +35,9 @@ from .write import _compile, make_setattr, make_setter, type_error
 if TYPE_CHECKING:
     from ..watch import Watcher
     from .aio import ChangeStream
+    from .provenance import Provenance
     from .snapshot import Snapshot
     from .txn import BatchContext
-    from .provenance import Provenance
 
 __all__ = ["Flow", "flow"]
 
@@ -87,7 +87,9 @@ class FlowMeta(type):
             classcell.cell_contents = result
         return result
 
-    def __init__(cls, name: str, bases: tuple[type, ...], ns: dict[str, Any], **options: Any) -> None:
+    def __init__(
+        cls, name: str, bases: tuple[type, ...], ns: dict[str, Any], **options: Any
+    ) -> None:
         super().__init__(name, bases, ns)
 
 
@@ -116,9 +118,7 @@ class Flow(metaclass=FlowMeta):
         self, path: str, callback: Callable[[Change], Any], /, *, weak: bool = ...
     ) -> Subscription: ...
     @overload
-    def on_change(
-        self, path: str = ..., /, *, weak: bool = ...
-    ) -> Callable[[C], C]: ...
+    def on_change(self, path: str = ..., /, *, weak: bool = ...) -> Callable[[C], C]: ...
 
     def on_change(
         self,
@@ -197,7 +197,9 @@ class Flow(metaclass=FlowMeta):
         """
         from ..watch import Watcher
 
-        return Watcher(self, sources, interval=interval, on_error=on_error, clock=clock, start=start)
+        return Watcher(
+            self, sources, interval=interval, on_error=on_error, clock=clock, start=start
+        )
 
     def snapshot(self) -> Snapshot:
         """An immutable, consistent copy of this object and everything below it.
@@ -363,7 +365,9 @@ def _has_computed(cls: type) -> bool:
         return False
     if schema.computed or schema.dynamic:
         return bool(schema.computed)
-    return any(spec.nested is not None and _has_computed(spec.nested) for spec in schema.fields.values())
+    return any(
+        spec.nested is not None and _has_computed(spec.nested) for spec in schema.fields.values()
+    )
 
 
 def _check_path(obj: Any, path: str) -> None:
@@ -385,8 +389,9 @@ def _check_path(obj: Any, path: str) -> None:
 
 
 def _slot_setter(cls: type) -> Callable[[Any, Any], None]:
-    setter: Callable[[Any, Any], None] = cls.__dict__.get("__vein_set_node__") or getattr(
-        cls, "__vein_set_node__"
+    klass: Any = cls  # the generated slot setter is not declared on the class
+    setter: Callable[[Any, Any], None] = (
+        klass.__dict__.get("__vein_set_node__") or klass.__vein_set_node__
     )
     return setter
 
@@ -581,10 +586,12 @@ def _make_init(final: type, mid: Any, schema: Schema) -> Any:
         "_type_error": type_error,
         "_adopt": _adopt,
     }
-    lines = ["def __init__(self, *args, **kwargs):",
-             "    node = _new_node(self)",
-             "    _set_vein(self, node)",
-             "    _base_init(self, *args, **kwargs)"]
+    lines = [
+        "def __init__(self, *args, **kwargs):",
+        "    node = _new_node(self)",
+        "    _set_vein(self, node)",
+        "    _base_init(self, *args, **kwargs)",
+    ]
     if schema.dynamic:
         # A subclass's own __init__ calling super().__init__() runs this again: keep the
         # node the subclass's __init__ made (nested objects are adopted by it).
@@ -688,7 +695,7 @@ def _init_failed(obj: Any, exc: BaseException) -> ValidationError | None:
                 a.validator(obj, a, value)
         except ConversionError as err:
             entries.extend(type_error(obj, spec, err).errors)
-        except Exception as err:  # noqa: BLE001 - any failing validator rejects
+        except Exception as err:
             entries.extend(validator_error(obj, spec, err).errors)
     return ValidationError(entries) if entries else None
 
@@ -698,5 +705,3 @@ def iter_flow_children(obj: Any) -> Iterator[tuple[str, Any]]:
         child = getattr(obj, name, None)
         if child is not None:
             yield name, child
-
-

@@ -104,7 +104,7 @@ class Change(tuple[str, Any, Any, Provenance, bool]):
         return f"{self[0]}: {self._shown(self[1])} -> {self._shown(self[2])} ({self[3]})"
 
     def relative_to(self, prefix: str) -> Change:
-        return _tuple_new(Change, (self[0][len(prefix):], self[1], self[2], self[3], self[4]))
+        return _tuple_new(Change, (self[0][len(prefix) :], self[1], self[2], self[3], self[4]))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Change, tuple(self))
@@ -215,7 +215,7 @@ def subscribe(
                 subs[key] = (*group, sub)
             else:
                 users = tuple(s for s in group if not s.internal)
-                subs[key] = (*users, sub, *group[len(users):])
+                subs[key] = (*users, sub, *group[len(users) :])
     return sub
 
 
@@ -276,7 +276,9 @@ def _matching(
     return sorted((s for g in groups for s in g), key=_seq_of)
 
 
-def _fire(node: Node, targets: tuple[Subscription, ...] | list[Subscription], change: Change) -> None:
+def _fire(
+    node: Node, targets: tuple[Subscription, ...] | list[Subscription], change: Change
+) -> None:
     for sub in targets:
         cb = sub._callback if sub._ref is None else sub._ref()
         if cb is None:
@@ -289,7 +291,9 @@ def _fire(node: Node, targets: tuple[Subscription, ...] | list[Subscription], ch
 
 def callback_failed(node: Node, exc: BaseException, cb: Any, change: Change) -> None:
     """A subscriber raised: the change stands; log it and tell the ``on_error`` handlers."""
-    report_error(node, exc, f"callback {getattr(cb, '__qualname__', cb)!r} for {change.path!r}", change[4])
+    report_error(
+        node, exc, f"callback {getattr(cb, '__qualname__', cb)!r} for {change.path!r}", change[4]
+    )
 
 
 def emit(node: Node, name: str, old: Any, new: Any, source: Provenance, secret: bool) -> None:

@@ -145,11 +145,11 @@ def field(
     *,
     default: Any = attrs.NOTHING,
     validator: Any = None,
-    repr: bool | Callable[[Any], str] = True,  # noqa: A002 - same name as attrs.field
-    hash: bool | None = None,  # noqa: A002
+    repr: bool | Callable[[Any], str] = True,
+    hash: bool | None = None,
     init: bool = True,
     metadata: Mapping[Any, Any] | None = None,
-    type: type | None = None,  # noqa: A002
+    type: type | None = None,
     converter: Any = None,
     factory: Callable[[], Any] | None = None,
     kw_only: bool = False,

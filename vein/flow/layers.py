@@ -88,7 +88,9 @@ def flatten(schema: Schema, doc: Document, errors: list[ErrorEntry], prefix: str
             try:
                 out[prefix + path] = (spec.structure(raw), prov)
             except ConversionError as exc:
-                errors.append(ErrorEntry(prefix + path + exc.subpath, exc.render(spec.secret), prov))
+                errors.append(
+                    ErrorEntry(prefix + path + exc.subpath, exc.render(spec.secret), prov)
+                )
     return out
 
 
@@ -103,7 +105,11 @@ def _flatten(
     depth: int,
 ) -> None:
     if depth > MAX_DEPTH:
-        errors.append(ErrorEntry(prefix.rstrip("."), f"nested deeper than {MAX_DEPTH} levels", doc.locate(keys)))
+        errors.append(
+            ErrorEntry(
+                prefix.rstrip("."), f"nested deeper than {MAX_DEPTH} levels", doc.locate(keys)
+            )
+        )
         return
     by_key = schema.by_key
     fields = schema.fields
@@ -126,7 +132,9 @@ def _flatten(
             elif doc.strict:
                 choices = list(by_key)
                 errors.append(
-                    ErrorEntry(prefix + key, f"unknown key{did_you_mean(key, choices)}", doc.locate(here))
+                    ErrorEntry(
+                        prefix + key, f"unknown key{did_you_mean(key, choices)}", doc.locate(here)
+                    )
                 )
             continue
         path = prefix + spec.name
@@ -142,14 +150,22 @@ def _flatten(
                     raw = None
             if not isinstance(raw, Mapping):
                 errors.append(
-                    ErrorEntry(path, f"expected a section (a mapping of {spec.nested.__name__} fields)", doc.locate(here))
+                    ErrorEntry(
+                        path,
+                        f"expected a section (a mapping of {spec.nested.__name__} fields)",
+                        doc.locate(here),
+                    )
                 )
                 continue
             _flatten(schema_of(spec.nested), raw, doc, here, path + ".", out, errors, depth + 1)
             continue
         try:
             if runtime:
-                value = spec.check(raw) if spec.check is not None and type(raw) is not spec.fast_type else raw
+                value = (
+                    spec.check(raw)
+                    if spec.check is not None and type(raw) is not spec.fast_type
+                    else raw
+                )
             else:
                 value = spec.structure(raw)
         except ConversionError as exc:
@@ -325,7 +341,7 @@ def _plan(
         return found if found is not None else tree_layers[k].flat
 
     def defined_later(path: str, i: int) -> bool:
-        return any(path in flat_of(k) for k in order[i + 1:])
+        return any(path in flat_of(k) for k in order[i + 1 :])
 
     def merging(spec: FieldSpec | None) -> bool:
         return spec is not None and spec.info.merge not in (None, "replace")
@@ -383,7 +399,7 @@ def _plan(
                     if fallback is not None:
                         break
                 if fallback is None:
-                    obj, spec, name = targets.get(path)
+                    obj, spec, _name = targets.get(path)
                     if spec is None:
                         fallback = (MISSING, DEFAULT)  # a dynamic key: removed
                     else:
@@ -409,7 +425,9 @@ def _validate(targets: _Targets, planned: Flat, errors: list[ErrorEntry]) -> Fla
             # field (an unchanged value, e.g. when a section is assigned whole, is fine).
             current = getattr(obj, spec.name, MISSING)
             if current is MISSING or not _equal(current, value):
-                errors.append(ErrorEntry(path, "is read-only at runtime; set it from a source instead", prov))
+                errors.append(
+                    ErrorEntry(path, "is read-only at runtime; set it from a source instead", prov)
+                )
                 continue
         try:
             conv: Any = a.converter  # attrs' stubs do not declare Converter's attributes
@@ -426,7 +444,7 @@ def _validate(targets: _Targets, planned: Flat, errors: list[ErrorEntry]) -> Fla
                     value = conv(value)
             if a.validator is not None:
                 a.validator(obj, a, value)
-        except Exception as exc:  # noqa: BLE001 - any failure of a validator rejects the value
+        except Exception as exc:
             if spec.secret:
                 msg = f"rejected by its converter or validator ({type(exc).__name__}; value hidden: secret field)"
             else:
@@ -440,7 +458,9 @@ def _validate(targets: _Targets, planned: Flat, errors: list[ErrorEntry]) -> Fla
 Pending = list[tuple[Node, str, Any, Any, Provenance, bool, str]]
 
 
-def _commit(targets: _Targets, final: Flat) -> tuple[Pending, list[tuple[Any, str, Any, Provenance | None]]]:
+def _commit(
+    targets: _Targets, final: Flat
+) -> tuple[Pending, list[tuple[Any, str, Any, Provenance | None]]]:
     """Store every value (lock held); return the changes and an undo log."""
     changes: Pending = []
     undo: list[tuple[Any, str, Any, Provenance | None]] = []
@@ -481,11 +501,13 @@ def _commit(targets: _Targets, final: Flat) -> tuple[Pending, list[tuple[Any, st
 def _equal(a: Any, b: Any) -> bool:
     try:
         return bool(a == b) and type(copy_of(a)) is type(copy_of(b))  # evented list == list
-    except Exception:  # noqa: BLE001 - exotic __eq__: treat as different
+    except Exception:
         return False
 
 
-def rollback(undo: list[tuple[Any, str, Any, Provenance | None]], targets: _Targets | None = None) -> None:
+def rollback(
+    undo: list[tuple[Any, str, Any, Provenance | None]], targets: _Targets | None = None
+) -> None:
     osa = object.__setattr__
     for obj, name, old, prov in reversed(undo):
         spec = schema_of(type(obj)).fields.get(name)
@@ -573,7 +595,9 @@ def update(obj: Any, sources: Iterable[Any]) -> list[Change]:
             # Namespaces this update created go too if the batch rolls back (an entry
             # from MISSING to MISSING: undone on rollback, never announced).
             for parent, key in targets.created:
-                batch.log.append((parent, parent._vein, key, MISSING, None, MISSING, RUNTIME, False))
+                batch.log.append(
+                    (parent, parent._vein, key, MISSING, None, MISSING, RUNTIME, False)
+                )
             batch.absorb(pending, undo)
             pending = []
     for n, name, old, new, prov, secret, _path in pending:
@@ -637,7 +661,11 @@ def _with_defaults(schema: Schema, data: Mapping[str, Any], current: Any) -> dic
         if spec.nested is not None:
             sub = given if isinstance(given, Mapping) else {}
             child = getattr(current, name, None)
-            out[spec.key] = _with_defaults(schema_of(spec.nested), sub, child) if given is MISSING or isinstance(given, Mapping) else given
+            out[spec.key] = (
+                _with_defaults(schema_of(spec.nested), sub, child)
+                if given is MISSING or isinstance(given, Mapping)
+                else given
+            )
         elif given is not MISSING:
             out[spec.key] = given
         elif spec.info.readonly and hasattr(current, name):
@@ -703,7 +731,7 @@ def load(cls: type, sources: Iterable[Any]) -> Any:
     for doc, flat in entries:
         if doc.layer is not None:
             new_layers[doc.layer] = flat
-    for doc, flat in entries:
+    for _doc, flat in entries:
         for path, (value, prov) in flat.items():
             spec = leaf_spec(schema, path)
             mode = spec.info.merge if spec is not None else None
@@ -754,7 +782,15 @@ def _build(
         path = prefix + name
         if spec.nested is not None:
             if spec.required:
-                child = _build(spec.nested, schema_of(spec.nested), merged, path + ".", errors, env_names, (node, name))
+                child = _build(
+                    spec.nested,
+                    schema_of(spec.nested),
+                    merged,
+                    path + ".",
+                    errors,
+                    env_names,
+                    (node, name),
+                )
             else:
                 child = spec.default_value(obj)
                 if child is not None:
@@ -792,7 +828,9 @@ def _build(
     return obj
 
 
-def _convert(a: Any, obj: Any, value: Any, path: str, spec: FieldSpec, errors: list[ErrorEntry], found: Any) -> Any:
+def _convert(
+    a: Any, obj: Any, value: Any, path: str, spec: FieldSpec, errors: list[ErrorEntry], found: Any
+) -> Any:
     conv = a.converter
     try:
         inner = getattr(conv, "converter", None)
@@ -804,13 +842,15 @@ def _convert(a: Any, obj: Any, value: Any, path: str, spec: FieldSpec, errors: l
                 args.append(a)
             return inner(*args)
         return conv(value)
-    except Exception as exc:  # noqa: BLE001 - any failing converter rejects
+    except Exception as exc:
         msg = "rejected by its converter" + ("" if spec.secret else f": {exc}")
         errors.append(ErrorEntry(path, msg, found[1] if found else None))
         return MISSING
 
 
-def _run_validators(obj: Any, specs: list[FieldSpec], prefix: str, errors: list[ErrorEntry]) -> None:
+def _run_validators(
+    obj: Any, specs: list[FieldSpec], prefix: str, errors: list[ErrorEntry]
+) -> None:
     provs = obj._vein.prov or {}
     for spec in specs:
         a = spec.attribute
@@ -818,9 +858,11 @@ def _run_validators(obj: Any, specs: list[FieldSpec], prefix: str, errors: list[
             continue
         try:
             a.validator(obj, a, getattr(obj, spec.name))
-        except Exception as exc:  # noqa: BLE001 - any failing converter rejects
+        except Exception as exc:
             if spec.secret:
-                msg = f"rejected by its validator ({type(exc).__name__}; value hidden: secret field)"
+                msg = (
+                    f"rejected by its validator ({type(exc).__name__}; value hidden: secret field)"
+                )
             else:
                 msg = f"rejected by its validator: {exc}"
             errors.append(ErrorEntry(prefix + spec.name, msg, provs.get(spec.name)))
@@ -875,7 +917,9 @@ def explain(obj: Any, path: str) -> Provenance:
             )
         if is_last:
             if spec.nested is not None:
-                raise ValueError(f"{path!r} is a section; explain one of its fields (e.g. {path}.{next(iter(schema_of(spec.nested).fields), 'x')})")
+                raise ValueError(
+                    f"{path!r} is a section; explain one of its fields (e.g. {path}.{next(iter(schema_of(spec.nested).fields), 'x')})"
+                )
             provs = target._vein.prov
             return provs.get(spec.name, DEFAULT) if provs else DEFAULT
         if spec.nested is None:

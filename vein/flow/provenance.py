@@ -11,7 +11,9 @@ __all__ = ["DEFAULT", "RUNTIME", "Provenance"]
 _tuple_new = tuple.__new__
 
 
-class Provenance(tuple[str, "str | None", "int | None", "int | None", "str | None", "str | None", "str | None"]):
+class Provenance(
+    tuple[str, "str | None", "int | None", "int | None", "str | None", "str | None", "str | None"]
+):
     """The origin of a value, as :meth:`explain` and :class:`vein.Change` report it.
 
     *kind* is one of ``"default"``, ``"runtime"``, ``"env"``, ``"file"``, ``"dict"`` or

@@ -25,8 +25,20 @@ __all__ = ["RESERVED", "FieldSpec", "Schema", "did_you_mean", "is_flow_class", "
 #: Names a field may not take: they are the methods every flow object has.
 RESERVED: Final = frozenset(
     {
-        "update", "on_change", "on_error", "explain", "to_dict", "from_dict", "batch",
-        "snapshot", "watch", "changes", "get", "keys", "items", "values",
+        "update",
+        "on_change",
+        "on_error",
+        "explain",
+        "to_dict",
+        "from_dict",
+        "batch",
+        "snapshot",
+        "watch",
+        "changes",
+        "get",
+        "keys",
+        "items",
+        "values",
     }
 )
 
@@ -34,7 +46,7 @@ SCHEMA_ATTR: Final = "__vein_schema__"
 
 
 def is_flow_class(tp: Any) -> bool:
-    return isinstance(tp, type) and SCHEMA_ATTR in tp.__dict__ or (
+    return (isinstance(tp, type) and SCHEMA_ATTR in tp.__dict__) or (
         isinstance(tp, type) and getattr(tp, SCHEMA_ATTR, None) is not None
     )
 
@@ -73,7 +85,9 @@ class FieldSpec:
 class Schema:
     """All fields of one flow class."""
 
-    def __init__(self, cls: type, fields: dict[str, FieldSpec], dynamic: bool, open: bool = False) -> None:  # noqa: A002
+    def __init__(
+        self, cls: type, fields: dict[str, FieldSpec], dynamic: bool, open: bool = False
+    ) -> None:
         self.cls = cls
         self.fields = fields
         self.dynamic = dynamic

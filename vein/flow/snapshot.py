@@ -90,18 +90,26 @@ class Snapshot:
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Snapshot):
-            return self.__class__.__vein_type__ is other.__class__.__vein_type__ and self.__dict__ == other.__dict__
+            return (
+                self.__class__.__vein_type__ is other.__class__.__vein_type__
+                and self.__dict__ == other.__dict__
+            )
         return NotImplemented
 
     def __hash__(self) -> int:
         return hash((self.__class__.__vein_type__, tuple(self.__dict__.items())))
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v.to_dict() if isinstance(v, Snapshot) else _thaw(v) for k, v in self.__dict__.items()}
+        return {
+            k: v.to_dict() if isinstance(v, Snapshot) else _thaw(v)
+            for k, v in self.__dict__.items()
+        }
 
     def __repr__(self) -> str:
         hidden = self._hidden
-        inner = ", ".join(f"{k}={_MASK if k in hidden else repr(v)}" for k, v in self.__dict__.items())
+        inner = ", ".join(
+            f"{k}={_MASK if k in hidden else repr(v)}" for k, v in self.__dict__.items()
+        )
         return f"<snapshot {self.__class__.__vein_type__.__name__}({inner})>"
 
     def __copy__(self) -> Snapshot:
@@ -130,7 +138,9 @@ _snapshot_classes: dict[type, type[Snapshot]] = {}
 def _snapshot_class(cls: type) -> type[Snapshot]:
     found = _snapshot_classes.get(cls)
     if found is None:
-        found = type(f"{cls.__name__}Snapshot", (Snapshot,), {"__vein_type__": cls, "__module__": __name__})
+        found = type(
+            f"{cls.__name__}Snapshot", (Snapshot,), {"__vein_type__": cls, "__module__": __name__}
+        )
         _snapshot_classes[cls] = found
     return found
 

@@ -165,10 +165,12 @@ class PolicyRunner:
                 fn(obj)
             except VeinError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - any failure of a policy rejects
+            except Exception as exc:
                 where = node.path_prefix().rstrip(".")
                 detail = str(exc) or type(exc).__name__
-                errors.append(ErrorEntry(where, f"policy {fn.__name__!r} rejected the change: {detail}"))
+                errors.append(
+                    ErrorEntry(where, f"policy {fn.__name__!r} rejected the change: {detail}")
+                )
 
 
 _UNSET: Final = object()
@@ -195,7 +197,14 @@ class Batch:
         self.layer_log.extend(before.items())
 
     def record(
-        self, obj: Any, node: Node, name: str, old: Any, new: Any, prov: Provenance, secret: bool,
+        self,
+        obj: Any,
+        node: Node,
+        name: str,
+        old: Any,
+        new: Any,
+        prov: Provenance,
+        secret: bool,
         old_prov: Any = _UNSET,
     ) -> None:
         if old_prov is _UNSET:
@@ -203,7 +212,9 @@ class Batch:
         self.log.append((obj, node, name, old, old_prov, new, prov, secret))
         _restore_prov(node, name, prov)
 
-    def absorb(self, pending: list[Any], undo: list[tuple[Any, str, Any, Provenance | None]]) -> None:
+    def absorb(
+        self, pending: list[Any], undo: list[tuple[Any, str, Any, Provenance | None]]
+    ) -> None:
         """Take the changes of an ``update`` made inside the batch."""
         before = {(id(obj), name): (old, prov) for obj, name, old, prov in undo}
         changed = set()
@@ -255,7 +266,7 @@ class Batch:
 def _same(a: Any, b: Any) -> bool:
     try:
         return bool(a == b) and type(a) is type(b)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
 
 
@@ -279,7 +290,10 @@ class BatchContext:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         tree = self._tree
         batch: Batch = tree.batch

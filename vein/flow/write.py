@@ -19,7 +19,7 @@ from .events import MISSING, Change, _seq_of, callback_failed, emit
 from .provenance import RUNTIME
 
 if TYPE_CHECKING:
-    from .schema import FieldSpec, Schema
+    from .schema import FieldSpec
     from .state import Node
 
 __all__ = ["make_setattr", "make_setter"]
@@ -61,12 +61,14 @@ def _compile(src: str, name: str, ns: dict[str, Any]) -> Callable[..., Any]:
     filename = f"<vein generated {name} #{_counter}>"
     # Register the source so tracebacks through generated code show real lines.
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
-    exec(compile(src, filename, "exec"), ns)  # noqa: S102 - code generated from field specs
+    exec(compile(src, filename, "exec"), ns)
     fn: Callable[..., Any] = ns[name]
     return fn
 
 
-def make_setter(cls: type, spec: FieldSpec, assign_nested: Callable[..., Any]) -> Callable[..., Any]:
+def make_setter(
+    cls: type, spec: FieldSpec, assign_nested: Callable[..., Any]
+) -> Callable[..., Any]:
     """Generate the setter of one field."""
     name = spec.name
     a = spec.attribute
@@ -206,7 +208,8 @@ def make_setter(cls: type, spec: FieldSpec, assign_nested: Callable[..., Any]) -
             )
         lines.extend(
             [
-                "    if subs is not None or node.parent is not None:" if spec.collection is None
+                "    if subs is not None or node.parent is not None:"
+                if spec.collection is None
                 else "    if node.subs is not None or node.parent is not None:",
                 f"        _emit(node, {name!r}, {old_shown}, {shown}, _RUNTIME, {secret})",
             ]

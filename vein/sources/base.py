@@ -76,7 +76,9 @@ class FileSource:
     kind = "file"
     format_name = "file"
 
-    def __init__(self, path: str | os.PathLike[str], *, optional: bool = False, strict: bool = True) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, optional: bool = False, strict: bool = True
+    ) -> None:
         self.path = Path(path)
         self.optional = optional
         self.strict = strict
@@ -106,7 +108,9 @@ class FileSource:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise SourceError(f"cannot read {self.format_name} file: {exc.strerror}", source=self.display) from None
+            raise SourceError(
+                f"cannot read {self.format_name} file: {exc.strerror}", source=self.display
+            ) from None
         return (st.st_mtime_ns, st.st_size, st.st_ino)
 
     def changed(self) -> bool:
@@ -130,9 +134,13 @@ class FileSource:
                 return None, True
             raise SourceError(f"{self.format_name} file not found", source=self.display) from None
         except IsADirectoryError:
-            raise SourceError(f"is a directory, not a {self.format_name} file", source=self.display) from None
+            raise SourceError(
+                f"is a directory, not a {self.format_name} file", source=self.display
+            ) from None
         except OSError as exc:
-            raise SourceError(f"cannot read {self.format_name} file: {exc.strerror}", source=self.display) from None
+            raise SourceError(
+                f"cannot read {self.format_name} file: {exc.strerror}", source=self.display
+            ) from None
         import hashlib  # here, not at import: OpenSSL's start-up is not free
 
         digest = hashlib.blake2b(raw, digest_size=16).digest()
@@ -143,7 +151,10 @@ class FileSource:
         if raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
         if b"\x00" in raw:
-            raise SourceError(f"not a {self.format_name} file: it contains NUL bytes (binary data?)", source=self.display)
+            raise SourceError(
+                f"not a {self.format_name} file: it contains NUL bytes (binary data?)",
+                source=self.display,
+            )
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -151,7 +162,9 @@ class FileSource:
             col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
             raise SourceError(
                 f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
-                source=self.display, line=line, column=col,
+                source=self.display,
+                line=line,
+                column=col,
             ) from None
         return text, fresh
 
@@ -175,7 +188,9 @@ class FileSource:
         self._cached = doc
         return doc
 
-    def _locator(self, marks: Mapping[tuple[str, ...], tuple[int, int]]) -> Callable[[tuple[str, ...]], Provenance]:
+    def _locator(
+        self, marks: Mapping[tuple[str, ...], tuple[int, int]]
+    ) -> Callable[[tuple[str, ...]], Provenance]:
         name = self.display
         layer = self.key
 
@@ -194,7 +209,14 @@ def check_mapping_root(data: Any, display: str, what: str) -> Mapping[str, Any]:
         return {}
     if not isinstance(data, Mapping):
         kind = "str" if isinstance(data, str) else type(data).__name__  # also a YAML Plain
-        kind = {"list": "a list", "str": "a string", "int": "a number", "float": "a number",
-                "bool": "a boolean"}.get(kind, kind)
-        raise SourceError(f"the top level of a {what} must be a mapping (key: value), not {kind}", source=display)
+        kind = {
+            "list": "a list",
+            "str": "a string",
+            "int": "a number",
+            "float": "a number",
+            "bool": "a boolean",
+        }.get(kind, kind)
+        raise SourceError(
+            f"the top level of a {what} must be a mapping (key: value), not {kind}", source=display
+        )
     return data

@@ -20,7 +20,9 @@ class DictSource:
 
     kind = "dict"
 
-    def __init__(self, mapping: Mapping[str, Any], *, name: str = "dict", strict: bool = True) -> None:
+    def __init__(
+        self, mapping: Mapping[str, Any], *, name: str = "dict", strict: bool = True
+    ) -> None:
         if not isinstance(mapping, Mapping):
             raise TypeError(f"from_dict() takes a mapping, not {type(mapping).__name__}")
         self.mapping = mapping
@@ -38,7 +40,7 @@ class DictSource:
     def read(self, schema: Schema | None) -> Document:
         try:
             self._last = copy.deepcopy(dict(self.mapping))
-        except Exception:  # noqa: BLE001 - uncopyable values: compare by identity next time
+        except Exception:
             self._last = None
         name, layer = self.name, self.key
 

@@ -201,14 +201,20 @@ class EnvSource:
             else:
                 # A plain leaf goes straight to the flat result: no nested dict to build
                 # and walk again (this is most variables).
-                leaves[emap.dotted[upper]] = (self._text(value, spec), Provenance("env", var, layer=layer))
+                leaves[emap.dotted[upper]] = (
+                    self._text(value, spec),
+                    Provenance("env", var, layer=layer),
+                )
             where[path] = var
         env = self.environ if self.environ is not None else os.environ
         for exact, (path, spec) in emap.exact.items():
             exact_value = env.get(exact)
             if exact_value is None or not self._keep(exact, exact_value, spec, errors):
                 continue
-            leaves[".".join(path)] = (self._text(exact_value, spec), Provenance("env", exact, layer=layer))
+            leaves[".".join(path)] = (
+                self._text(exact_value, spec),
+                Provenance("env", exact, layer=layer),
+            )
             where[path] = exact
 
         def locate(path: tuple[str, ...]) -> Provenance:
@@ -233,7 +239,10 @@ class EnvSource:
         return Document(data, locate, layer, strict=True, env_name=env_name, leaves=leaves)
 
     def _dict_entry(
-        self, upper: str, names: dict[str, tuple[int, tuple[str, ...], FieldSpec | None]], pfx_len: int
+        self,
+        upper: str,
+        names: dict[str, tuple[int, tuple[str, ...], FieldSpec | None]],
+        pfx_len: int,
     ) -> tuple[tuple[int, tuple[str, ...], FieldSpec | None], str] | None:
         # APP_FEATURES__NEW_UI -> the dict field "features", key "new_ui".
         i = upper.rfind("__")
@@ -242,12 +251,14 @@ class EnvSource:
             if entry is not None:
                 spec = entry[2]
                 if entry[0] == _LEAF and spec is not None and _mapping_field(spec):
-                    return entry, upper[i + 2:]
+                    return entry, upper[i + 2 :]
                 return None
             i = upper.rfind("__", 0, i)
         return None
 
-    def _keep(self, var: str, value: str, spec: FieldSpec | None, errors: list[tuple[str, str]]) -> bool:
+    def _keep(
+        self, var: str, value: str, spec: FieldSpec | None, errors: list[tuple[str, str]]
+    ) -> bool:
         if value != "":
             return True
         if self.empty == "unset":
@@ -288,7 +299,9 @@ class EnvSource:
         layer = self.key
 
         def locate(path: tuple[str, ...]) -> Provenance:
-            return Provenance("env", where.get(path) or self.prefix + "__".join(path).upper(), layer=layer)
+            return Provenance(
+                "env", where.get(path) or self.prefix + "__".join(path).upper(), layer=layer
+            )
 
         return Document(data, locate, layer, strict=False, text=True)
 

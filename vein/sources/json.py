@@ -38,7 +38,7 @@ def parse_json(text: str, display: str, *, what: str = "JSON file") -> Mapping[s
         data = json.loads(text, parse_float=Plain, object_pairs_hook=_pairs)
     except json.JSONDecodeError as exc:
         # Say what broke it: a URL's "//" in a string is no comment, a 'quoted' key no comma.
-        rest = text[exc.pos:].lstrip()
+        rest = text[exc.pos :].lstrip()
         hints = []
         if exc.msg.startswith("Illegal trailing comma") or (
             text[: exc.pos].rstrip().endswith(",") and rest[:1] in ("]", "}")
@@ -47,7 +47,9 @@ def parse_json(text: str, display: str, *, what: str = "JSON file") -> Mapping[s
         if rest.startswith(("//", "/*")) or _COMMENT_LINE.search(text):
             hints.append("no comments")
         hint = f" (JSON allows {' and '.join(hints)}; is this JSONC or JSON5?)" if hints else ""
-        raise SourceError(f"invalid JSON: {exc.msg}{hint}", source=display, line=exc.lineno, column=exc.colno) from None
+        raise SourceError(
+            f"invalid JSON: {exc.msg}{hint}", source=display, line=exc.lineno, column=exc.colno
+        ) from None
     except _Duplicate as exc:
         raise SourceError(f"invalid JSON: duplicate key {exc.args[0]!r}", source=display) from None
     except RecursionError:
@@ -63,6 +65,8 @@ class JsonSource(FileSource):
         return Document(data, self._locator({}), self.key, self.strict)
 
 
-def from_json(path: str | os.PathLike[str], *, optional: bool = False, strict: bool = True) -> JsonSource:
+def from_json(
+    path: str | os.PathLike[str], *, optional: bool = False, strict: bool = True
+) -> JsonSource:
     """A JSON file as a layer.  Unknown keys are errors unless *strict* is false."""
     return JsonSource(path, optional=optional, strict=strict)

@@ -43,12 +43,16 @@ class TomlSource(FileSource):
                 msg = msg[: -len("(at end of document)")].rstrip()
                 line = text.count("\n") + 1
                 col = len(text) - (text.rfind("\n") + 1) + 1
-            raise SourceError(f"invalid TOML: {msg}", source=self.display, line=line, column=col) from None
+            raise SourceError(
+                f"invalid TOML: {msg}", source=self.display, line=line, column=col
+            ) from None
         except RecursionError:
             raise SourceError("TOML nested too deeply", source=self.display) from None
         return Document(data, self._locator({}), self.key, self.strict)
 
 
-def from_toml(path: str | os.PathLike[str], *, optional: bool = False, strict: bool = True) -> TomlSource:
+def from_toml(
+    path: str | os.PathLike[str], *, optional: bool = False, strict: bool = True
+) -> TomlSource:
     """A TOML file as a layer.  Unknown keys are errors unless *strict* is false."""
     return TomlSource(path, optional=optional, strict=strict)

@@ -46,8 +46,11 @@ def _loader() -> Any:
         bases: tuple[type, ...] = (Parser, yaml.resolver.BaseResolver)
     except ImportError:  # pragma: no cover - PyYAML without libyaml
         bases = (
-            yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,
-            yaml.composer.Composer, yaml.resolver.BaseResolver,
+            yaml.reader.Reader,
+            yaml.scanner.Scanner,
+            yaml.parser.Parser,
+            yaml.composer.Composer,
+            yaml.resolver.BaseResolver,
         )
     scalar_node = yaml.ScalarNode
 
@@ -58,6 +61,7 @@ def _loader() -> Any:
 
     ns: dict[str, Any] = {"resolve": resolve}
     if len(bases) > 2:  # pragma: no cover - pure-Python loader
+
         def init(self: Any, stream: Any) -> None:
             yaml.reader.Reader.__init__(self, stream)
             yaml.scanner.Scanner.__init__(self)
@@ -90,7 +94,9 @@ class _Walker:
         nid = id(node)
         self.seen.add(nid)
         if self.visits > 100_000 and self.visits > 4 * len(self.seen):
-            raise self.fail(node, "refused: anchors and aliases expand to too much data (an alias bomb?)")
+            raise self.fail(
+                node, "refused: anchors and aliases expand to too much data (an alias bomb?)"
+            )
         if depth > MAX_DEPTH:
             raise self.fail(node, f"nested deeper than {MAX_DEPTH} levels")
         yaml = self.yaml
@@ -98,13 +104,17 @@ class _Walker:
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, tag)
         if nid in self.active:
-            raise self.fail(node, "a recursive alias (a node that contains itself) cannot be loaded")
+            raise self.fail(
+                node, "a recursive alias (a node that contains itself) cannot be loaded"
+            )
         self.active.add(nid)
         try:
             if isinstance(node, yaml.SequenceNode):
                 if tag not in (_Y + "seq",):
                     raise self.unknown_tag(node)
-                return [self.walk(item, (*path, str(i)), depth + 1) for i, item in enumerate(node.value)]
+                return [
+                    self.walk(item, (*path, str(i)), depth + 1) for i, item in enumerate(node.value)
+                ]
             if tag not in (_Y + "map",):
                 raise self.unknown_tag(node)
             return self.mapping(node, path, depth)
@@ -114,8 +124,14 @@ class _Walker:
     def unknown_tag(self, node: Any) -> SourceError:
         tag = node.tag
         if tag.startswith(_Y + "python/") or tag.startswith("!!python"):
-            return self.fail(node, f"tag {tag.replace(_Y, '!!')} builds a Python object; vein reads only safe YAML")
-        return self.fail(node, f"unsupported tag {tag.replace(_Y, '!!')} (vein reads plain YAML: maps, lists, scalars)")
+            return self.fail(
+                node,
+                f"tag {tag.replace(_Y, '!!')} builds a Python object; vein reads only safe YAML",
+            )
+        return self.fail(
+            node,
+            f"unsupported tag {tag.replace(_Y, '!!')} (vein reads plain YAML: maps, lists, scalars)",
+        )
 
     def scalar(self, node: Any, tag: str) -> Any:
         value = node.value
@@ -125,11 +141,11 @@ class _Walker:
             return value
         if tag in (_Y + "int", _Y + "float", _Y + "bool", _Y + "null"):
             typed = resolve_plain(value)
-            want = {"int": int, "float": float, "bool": bool, "null": type(None)}[tag[len(_Y):]]
+            want = {"int": int, "float": float, "bool": bool, "null": type(None)}[tag[len(_Y) :]]
             if want is float and type(typed) is int:
                 typed = float(typed)
             if type(typed) is not want:
-                raise self.fail(node, f"{value!r} is not a valid !!{tag[len(_Y):]}")
+                raise self.fail(node, f"{value!r} is not a valid !!{tag[len(_Y) :]}")
             return typed
         raise self.unknown_tag(node)
 
@@ -146,7 +162,11 @@ class _Walker:
         out: dict[str, Any] = {}
         merged: list[Any] = []
         for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag == PLAIN_TAG and key_node.value == "<<":
+            if (
+                isinstance(key_node, yaml.ScalarNode)
+                and key_node.tag == PLAIN_TAG
+                and key_node.value == "<<"
+            ):
                 merged.append(value_node)
                 continue
             if key_node.tag == _Y + "merge":
@@ -163,7 +183,9 @@ class _Walker:
             # Merge keys: explicit keys win; among merged maps the first one wins.  The
             # same holds for locations: an explicit key keeps its own line and column.
             n = len(path)
-            explicit = {p: m for p, m in self.marks.items() if len(p) > n and p[:n] == path and p[n] in out}
+            explicit = {
+                p: m for p, m in self.marks.items() if len(p) > n and p[:n] == path and p[n] in out
+            }
             sources: list[Any] = []
             for m in merged:
                 if isinstance(m, yaml.SequenceNode):
@@ -240,8 +262,10 @@ def parse_yaml(
             problem = exc.problem or exc.context or "syntax error"
             if problem == "found undefined alias" and mark is not None:
                 # libyaml does not say which alias: read its name at the mark.
-                line_text = text.splitlines()[mark.line] if mark.line < len(text.splitlines()) else ""
-                found = re.match(r"\*([^\s,\[\]{}]+)", line_text[mark.column:])
+                line_text = (
+                    text.splitlines()[mark.line] if mark.line < len(text.splitlines()) else ""
+                )
+                found = re.match(r"\*([^\s,\[\]{}]+)", line_text[mark.column :])
                 if found:
                     problem += f" *{found.group(1)} (no anchor &{found.group(1)} before it)"
             raise SourceError(
