@@ -260,6 +260,11 @@ def parse_yaml(
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             problem = exc.problem or exc.context or "syntax error"
+            message = f"invalid YAML: {problem}"
+            if "maximum nesting depth" in problem:
+                # Newer libyaml stops deep documents itself (at a bound above ours):
+                # say it the way every other depth refusal is said.
+                message = f"nested deeper than {MAX_DEPTH} levels"
             if problem == "found undefined alias" and mark is not None:
                 # libyaml does not say which alias: read its name at the mark.
                 line_text = (
@@ -267,9 +272,9 @@ def parse_yaml(
                 )
                 found = re.match(r"\*([^\s,\[\]{}]+)", line_text[mark.column :])
                 if found:
-                    problem += f" *{found.group(1)} (no anchor &{found.group(1)} before it)"
+                    message += f" *{found.group(1)} (no anchor &{found.group(1)} before it)"
             raise SourceError(
-                f"invalid YAML: {problem}",
+                message,
                 source=display,
                 line=mark.line + 1 if mark else None,
                 column=mark.column + 1 if mark else None,
