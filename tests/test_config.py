@@ -306,6 +306,27 @@ class TestWritesCreate:
             '{"a": {"b": {"c": 1}}}',
         ]
 
+    @pytest.mark.parametrize("where", ["module", "function"])
+    def test_in_code_with_more_than_255_names(self, where: str) -> None:
+        # Name indexes over 255 need EXTENDED_ARG prefixes between the LOAD_ATTRs.
+        filler = "\n".join(f"name_{i} = {i}" for i in range(300))
+        if where == "module":
+            source = f"{filler}\ncfg.a.b.c = 1\ncfg.x.y = cfg.a.b.c\n"
+        else:
+            reads = "\n".join(f"    _ = name_{i}" for i in range(300))
+            source = f"{filler}\ndef f():\n{reads}\n    cfg.a.b.c = 1\n    cfg.x.y = cfg.a.b.c\nf()\n"
+        code = compile(source, f"<{where} with 300 names>", "exec")
+        inner = [c for c in code.co_consts if isinstance(c, types.CodeType)]
+        assert len((inner[0] if inner else code).co_names) > 255
+        cfg = vein.Config()
+        exec(code, {"cfg": cfg})
+        assert cfg.to_dict() == {"a": {"b": {"c": 1}}, "x": {"y": 1}}
+        with pytest.raises(AttributeError, match="no key 'nope'"):
+            exec(compile(f"{filler}\ncfg.nope.b\n", "<read>", "exec"), {"cfg": cfg})
+        with pytest.raises(AttributeError, match="no key 'nope'"):
+            exec(compile(f"{filler}\ncfg.nope.b.c += 1\n", "<augmented>", "exec"), {"cfg": cfg})
+        assert "nope" not in cfg
+
     def test_write_through_a_leaf_is_an_error_not_a_silent_replace(self) -> None:
         config = vein.config
         config.port = 8080

@@ -18,6 +18,7 @@ import dis
 import re
 import sys
 import types
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, TypeVar
 
@@ -37,22 +38,54 @@ SECRET_NAMES: Final = re.compile(
     r"(pass(word|wd)?|secret|token|api_?key|private_?key|credential)", re.I
 )
 
-_store_chains: dict[types.CodeType, frozenset[int]] = {}
+#: Per code object: the offsets of the attribute reads that belong to an assignment target.
+_store_chains: weakref.WeakKeyDictionary[types.CodeType, frozenset[int]] = (
+    weakref.WeakKeyDictionary()
+)
+
+# ``config.a.b.c = v`` compiles (after ``v``: Python evaluates the value first) to
+# ``<load config> LOAD_ATTR a LOAD_ATTR b STORE_ATTR c`` on every version since 3.11, and
+# through 3.13 these are the opcodes the detection relies on:
+#
+# * ``LOAD_ATTR`` -- in 3.12+ its oparg's low bit marks a method load (the old
+#   LOAD_METHOD); same opname, and a method load is followed by a call, never a store;
+# * ``STORE_ATTR`` ends the chain.
+#
+# Anything else between them means the read is not an assignment target (``+=`` puts COPY
+# and BINARY_OP there, a call puts CALL).  ``LOAD_SUPER_ATTR`` (3.12+) can only start a
+# chain (it pops super, the class and self), so it never needs to be recognised.  Not
+# instructions of their own, skipped: ``EXTENDED_ARG`` prefixes an oparg over 255 (a code
+# object with more than 255 names), ``CACHE`` entries (listed by dis with show_caches)
+# and ``NOP``.  ``dis`` reads ``co_code``: the unspecialised, uninstrumented bytecode.
+_NOT_INSTRUCTIONS: Final = frozenset({"CACHE", "EXTENDED_ARG", "NOP"})
 
 
 def _store_chain_offsets(code: types.CodeType) -> frozenset[int]:
+    """The offsets of the ``LOAD_ATTR``s followed by only ``LOAD_ATTR``s and a ``STORE_ATTR``."""
     found = _store_chains.get(code)
     if found is None:
-        instrs = [i for i in dis.get_instructions(code) if i.opname != "CACHE"]
-        offsets = set()
-        for n, ins in enumerate(instrs):
-            if ins.opname != "LOAD_ATTR":
-                continue
-            j = n + 1
-            while j < len(instrs) and instrs[j].opname == "LOAD_ATTR":
-                j += 1
-            if j < len(instrs) and instrs[j].opname == "STORE_ATTR":
+        offsets: set[int] = set()
+        to_store = False  # does the next real instruction continue a chain to a store?
+        prefixed: int | None = None  # the chain read that an EXTENDED_ARG extends
+        for ins in reversed(list(dis.get_instructions(code))):
+            op = ins.opname
+            if op == "EXTENDED_ARG" and prefixed is not None:
+                # f_lasti points at the LOAD_ATTR itself on 3.11 (checked) and, by the
+                # interpreter's design, on later versions; the prefix's offset is kept
+                # too, in case a version reports where the instruction starts.
                 offsets.add(ins.offset)
+                continue
+            if op in _NOT_INSTRUCTIONS:
+                continue
+            prefixed = None
+            if op == "STORE_ATTR":
+                to_store = True
+            elif op == "LOAD_ATTR":
+                if to_store:
+                    offsets.add(ins.offset)
+                    prefixed = ins.offset
+            else:
+                to_store = False
         found = _store_chains[code] = frozenset(offsets)
     return found
 
