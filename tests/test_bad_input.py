@@ -564,3 +564,119 @@ class TestUnsafeYaml:
         )
         assert "alias" in str(err)
         existing.still_works()
+
+
+class TestHostileFiles:
+    """Files that are no files, numbers no parser converts, and nulls that are no lists."""
+
+    @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+    def test_fifo_is_refused_without_blocking(self, existing: Existing, tmp_path: Path) -> None:
+        fifo = tmp_path / "pipe.yml"
+        os.mkfifo(fifo)
+        exc = existing.rejects(vein.from_yaml(fifo), error=vein.SourceError)
+        assert "not a regular file" in str(exc)
+
+    def test_device_is_refused(self, existing: Existing) -> None:
+        if not Path("/dev/zero").exists():
+            pytest.skip("no /dev/zero")
+        exc = existing.rejects(vein.from_yaml("/dev/zero"), error=vein.SourceError)
+        assert "not a regular file" in str(exc)
+
+    @pytest.mark.parametrize("kind", ["json", "toml", "yaml"])
+    def test_integer_over_the_digit_limit(
+        self, existing: Existing, tmp_path: Path, kind: str
+    ) -> None:
+        digits = "9" * 5000
+        text = {"json": '{"timeout": %s}', "toml": "timeout = %s\n", "yaml": "timeout: %s\n"}
+        path = write(tmp_path, kind, text[kind] % digits)
+        existing.rejects(READER[kind](path))
+        # the schema-less config too (no field type to blame)
+        config = vein.Config()
+        with pytest.raises(vein.VeinError):
+            config.update(READER[kind](path))
+        assert config.to_dict() == {}
+
+    def test_yaml_tagged_integer_over_the_digit_limit(
+        self, existing: Existing, tmp_path: Path
+    ) -> None:
+        path = write(tmp_path, "yaml", "data:\n  n: !!int %s\n" % ("9" * 5000))
+        exc = existing.rejects(vein.from_yaml(path), error=vein.SourceError)
+        assert (exc.line, exc.column) == (2, 6)
+
+    def test_huge_integer_into_float(self, existing: Existing, tmp_path: Path) -> None:
+        path = write(tmp_path, "json", '{"timeout": 1%s}' % ("0" * 400))
+        exc = existing.rejects(vein.from_json(path))
+        assert "timeout" in str(exc) and "too large" in str(exc)
+        existing.rejects({"timeout": 10**400}, error=vein.ValidationError)
+        with pytest.raises(vein.ValidationError):
+            existing.obj.timeout = 10**400
+
+    def test_env_json_array_with_huge_integer(self, existing: Existing) -> None:
+        env = vein.from_env("BAD_", environ={"BAD_HOSTS": "[" + "9" * 5000 + "]"})
+        exc = existing.rejects(env, error=vein.ValidationError)
+        assert "BAD_HOSTS" in str(exc)
+
+    @pytest.mark.parametrize("text", ["hosts: ~\n", "hosts: null\n", "hosts:\n", "hosts: NULL\n"])
+    def test_yaml_null_into_a_list(self, existing: Existing, tmp_path: Path, text: str) -> None:
+        exc = existing.rejects(vein.from_yaml(write(tmp_path, "yaml", text)))
+        assert "null is not allowed" in str(exc)
+
+    def test_yaml_null_into_a_mapping_field(self, existing: Existing, tmp_path: Path) -> None:
+        existing.rejects(vein.from_yaml(write(tmp_path, "yaml", "data: ~\n")))
+
+    def test_empty_path_text(self) -> None:
+        @vein.flow
+        class P:
+            root: Path = Path("/srv")
+
+        with pytest.raises(vein.ValidationError, match="a path"):
+            vein.load(P, vein.from_env("P_", environ={"P_ROOT": " "}, empty="keep"))
+        with pytest.raises(vein.ValidationError, match="a path"):
+            vein.load(P, vein.from_dict({"root": ""}))
+
+    def test_yaml_control_character_has_a_location(
+        self, existing: Existing, tmp_path: Path
+    ) -> None:
+        path = write(tmp_path, "yaml", 'name: ok\ndata: {a: "x\x07y"}\n')
+        exc = existing.rejects(vein.from_yaml(path), error=vein.SourceError)
+        assert (exc.line, exc.column) == (2, 13)
+        assert "<unicode string>" not in str(exc)
+
+
+def test_first_writes_from_two_threads_share_one_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first write to the root and to a child, at once, must not make two trees (two
+    locks: writes no longer serialized, a batch on the root blind to the child)."""
+    import threading
+    import time
+
+    from vein.flow import state
+
+    real_tree = state.Tree
+
+    class SlowTree(real_tree):  # widens the window in which a second Tree could be made
+        def __init__(self, root: Any) -> None:
+            time.sleep(0.05)
+            super().__init__(root)
+
+    monkeypatch.setattr(state, "Tree", SlowTree)
+    s = Settings()
+    start = threading.Barrier(2)
+
+    def on_root() -> None:
+        start.wait()
+        s.name = "root"
+
+    def on_child() -> None:
+        start.wait()
+        s.database.host = "child"
+
+    threads = [threading.Thread(target=on_root), threading.Thread(target=on_child)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert s._vein.tree is s.database._vein.tree
+    with pytest.raises(RuntimeError), s.batch():
+        s.database.host = "rolled-back"
+        raise RuntimeError
+    assert s.database.host == "child"

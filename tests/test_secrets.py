@@ -4,6 +4,7 @@ value itself is the bad one."""
 
 from __future__ import annotations
 
+import json
 import logging
 import traceback
 import warnings
@@ -335,3 +336,151 @@ class TestProvenanceAndDumps:
         app = App(api_key=TOKEN)
         sub = app.on_change("api_key", lambda c: None)
         assert_hidden(repr(sub), TOKEN)
+
+
+# --- secrets held by flow objects inside containers of a non-secret field ----------------
+
+INNER_SECRET = "hs-Nested-5521q"
+
+
+@vein.flow
+class Cred:
+    user: str = "u"
+    pin: int = vein.field(default=0, secret=True)
+    token: str = vein.field(default="", secret=True, validator=attrs.validators.max_len(4))
+
+
+@vein.flow
+class Keyring:
+    creds: list[Cred] = vein.field(factory=list)
+    by_name: dict[str, Cred] = vein.field(factory=dict)
+    maybe: Cred | None = None
+
+
+class TestSecretsInsideContainers:
+    """A secret field of a class held in a list, dict or union of a non-secret field."""
+
+    def test_runtime_assignment(self):
+        k = Keyring()
+        exc = _raises(lambda: setattr(k, "creds", [{"pin": INNER_SECRET}]))
+        assert_hidden(everything_about(exc), INNER_SECRET)
+        assert exc.errors[0].path == "creds[0].pin"  # still says where
+        assert k.creds == []
+
+    def test_validator_of_inner_secret(self):
+        exc = _raises(lambda: Keyring().update({"by_name": {"a": {"token": INNER_SECRET}}}))
+        assert_hidden(everything_about(exc), INNER_SECRET)
+
+    @pytest.mark.parametrize(
+        ("var", "text"),
+        [
+            ("APP_CREDS", json.dumps([{"pin": INNER_SECRET}])),
+            ("APP_MAYBE", json.dumps({"pin": INNER_SECRET})),
+            ("APP_MAYBE", json.dumps({"pin": INNER_SECRET})[:-1]),  # broken JSON quoting it
+            ("APP_BY_NAME", json.dumps({"a": {"pin": INNER_SECRET}})),
+        ],
+    )
+    def test_env_json(self, var, text):
+        exc = _raises(lambda: vein.load(Keyring, vein.from_env("APP_", environ={var: text})))
+        assert_hidden(everything_about(exc), INNER_SECRET)
+
+    def test_yaml(self, tmp_path):
+        path = tmp_path / "k.yml"
+        path.write_text(f"creds:\n  - pin: {INNER_SECRET}\n", encoding="utf-8")
+        exc = _raises(lambda: vein.load(Keyring, vein.from_yaml(path)))
+        assert_hidden(everything_about(exc), INNER_SECRET)
+        assert "k.yml:2:" in str(exc)
+
+    def test_non_secret_inner_field_still_shown(self):
+        exc = _raises(lambda: setattr(Keyring(), "creds", [{"user": "ann", "pin": "12x"}]))
+        assert "'***'" in str(exc)
+        exc = _raises(lambda: setattr(Keyring(), "creds", [{"user": ["ann"]}]))
+        assert "creds[0].user" in str(exc) and "got a list" in str(exc)
+
+    def test_yaml_explicit_tag_does_not_quote_the_value(self, tmp_path):
+        path = tmp_path / "k.yml"
+        path.write_text(f"creds:\n  - pin: !!int {INNER_SECRET}\n", encoding="utf-8")
+        with pytest.raises(vein.SourceError) as info:
+            vein.load(Keyring, vein.from_yaml(path))
+        assert_hidden(everything_about(info.value), INNER_SECRET)
+        assert (info.value.line, info.value.column) == (2, 10)
+
+    def test_constructor_converter_of_secret(self):
+        @vein.flow
+        class Pin:
+            pin: int = vein.field(default=0, secret=True, converter=int)
+            n: int = vein.field(default=0, converter=int)
+
+        exc = _raises(lambda: Pin(pin=INNER_SECRET))
+        assert_hidden(everything_about(exc), INNER_SECRET)
+        assert exc.errors[0].path == "pin"
+        exc = _raises(lambda: Pin(n="abc"))  # not secret: a ValidationError that says why
+        assert exc.errors[0].path == "n" and "abc" in str(exc)
+        with pytest.raises(TypeError):  # a wrong call stays a TypeError
+            Pin(zzz=1)
+
+    def test_cli_show_and_watch_mask_inner_secrets(self, tmp_path):
+        import subprocess
+        import sys
+        import textwrap
+
+        (tmp_path / "app.py").write_text(
+            textwrap.dedent(
+                """
+                import vein
+
+                @vein.flow
+                class Cred:
+                    user: str = "u"
+                    pin: str = vein.field(default="", secret=True)
+
+                @vein.flow
+                class Settings:
+                    creds: list[Cred] = vein.field(factory=list)
+                """
+            ),
+            encoding="utf-8",
+        )
+        (tmp_path / "c.yml").write_text(
+            f"creds:\n  - user: ann\n    pin: {INNER_SECRET}\n", encoding="utf-8"
+        )
+        for fmt in ("table", "yaml", "json"):
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "vein",
+                    "show",
+                    "app.py:Settings",
+                    "--yaml",
+                    "c.yml",
+                    "--format",
+                    fmt,
+                ],
+                capture_output=True,
+                text=True,
+                cwd=tmp_path,
+                timeout=60,
+            )
+            assert done.returncode == 0, done.stderr
+            assert "ann" in done.stdout
+            assert_hidden(done.stdout + done.stderr, INNER_SECRET)
+            shown = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "vein",
+                    "show",
+                    "app.py:Settings",
+                    "--yaml",
+                    "c.yml",
+                    "--format",
+                    fmt,
+                    "--show-secrets",
+                ],
+                capture_output=True,
+                text=True,
+                cwd=tmp_path,
+                timeout=60,
+            )
+            assert INNER_SECRET in shown.stdout

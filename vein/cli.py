@@ -515,7 +515,8 @@ def _walk(
             _walk(root, value, path + ".", here, show=show, out=out)
             continue
         hide = spec.secret and not show and value is not None and value != ""
-        data = REDACTED if hide else plain(value)
+        # plain(redact=): secret fields of flow objects inside lists and dicts are masked.
+        data = REDACTED if hide else plain(value, not show)
         source = _explain(root, path)
         out.append(Leaf(path, here, data, source, spec.secret, spec.info.doc, hide))
     if schema.dynamic:
@@ -523,7 +524,7 @@ def _walk(
             if name.startswith("_") or name in schema.fields:
                 continue
             path = prefix + name
-            out.append(Leaf(path, (*keys, name), plain(value), _explain(root, path)))
+            out.append(Leaf(path, (*keys, name), plain(value, not show), _explain(root, path)))
 
 
 def _dynamic_leaves(obj: Any, show_secrets: bool) -> list[Leaf]:
@@ -1133,7 +1134,7 @@ class _WatchPrinter:
             return "(unset)"
         if secret and not self.show_secrets and value not in (None, ""):
             return REDACTED
-        return display_value(plain(value))
+        return display_value(plain(value, not self.show_secrets))
 
     def _write(self, stream: TextIO, text: str) -> None:
         try:

@@ -30,7 +30,7 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from pathlib import Path, PurePath
+from pathlib import Path, PosixPath, PurePath, PurePosixPath, PureWindowsPath, WindowsPath
 from typing import Any, Final, Literal, TypeVar, Union, get_args, get_origin
 
 import attrs
@@ -86,15 +86,26 @@ class ConversionError(Exception):
     unless the field is secret.  *subpath* points inside containers (``[2]``, ``.host``).
     """
 
-    def __init__(self, expected: str, value: object, detail: str = "", subpath: str = "") -> None:
+    def __init__(
+        self,
+        expected: str,
+        value: object,
+        detail: str = "",
+        subpath: str = "",
+        *,
+        hidden: bool = False,
+    ) -> None:
         super().__init__(expected)
         self.expected = expected
         self.value = value
         self.detail = detail
         self.subpath = subpath
+        # Set where the value belongs to a secret (a secret field of a class inside a
+        # list, a union member with secrets...): the outer field may not be secret itself.
+        self.hidden = hidden
 
     def render(self, secret: bool = False) -> str:
-        if secret:
+        if secret or self.hidden:
             shown = "'***'"
         else:
             shown = _show(self.value)
@@ -135,7 +146,12 @@ def resolve_plain(text: str) -> Any:
     if b is not None:
         return b
     if _CORE_INT.match(text):
-        return int(text, 10)
+        try:
+            return int(text, 10)
+        except ValueError:  # over Python's limit on digits (sys.set_int_max_str_digits)
+            raise ConversionError(
+                "an integer of at most 4300 digits", text, "too long to convert"
+            ) from None
     if _CORE_OCT.match(text):
         return int(text[2:], 8)
     if _CORE_HEX.match(text):
@@ -252,7 +268,10 @@ def _struct_float(value: Any, tp: Any) -> float:
     if isinstance(value, bool):
         raise ConversionError("a number", value)
     if isinstance(value, int | float):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer too large for a float (JSON/TOML 1e400 as int)
+            raise ConversionError("a number", value, "too large for a number") from None
     text = _text_of(value, "a number")
     low = text.lower().lstrip("+-")
     if low in (".inf", "inf", "infinity", ".nan", "nan"):
@@ -294,7 +313,11 @@ def _struct_decimal(value: Any, _: Any) -> Decimal:
 def _struct_path(value: Any, tp: Any) -> PurePath:
     if isinstance(value, PurePath):
         return tp(value)  # type: ignore[no-any-return]
-    if isinstance(value, str) and not (type(value) is Plain and value in _NULLS):
+    if is_null(value):
+        raise ConversionError("a path", None, "null is not allowed here")
+    if isinstance(value, str):
+        if not value.strip():  # Path("") is Path("."): an empty value is no path
+            raise ConversionError("a path", value, "empty")
         return tp(str(value))  # type: ignore[no-any-return]
     raise ConversionError("a path", value)
 
@@ -391,28 +414,39 @@ def _literal_hook(tp: Any) -> Callable[[Any, Any], Any]:
 # --- containers --------------------------------------------------------------------------
 
 
-def _split_text(value: str, expected: str) -> list[Any]:
+def _split_text(value: str, expected: str, hide: bool = False) -> list[Any]:
     text = value.strip()
     if text.startswith("["):
         try:
             parsed = json.loads(text)
         except ValueError as exc:
-            raise ConversionError(expected, value, f"not a valid JSON array: {exc.msg}") from None  # type: ignore[attr-defined]  # only JSONDecodeError has .msg
+            raise ConversionError(
+                expected, value, f"not a valid JSON array: {_json_error(exc)}", hidden=hide
+            ) from None
         if not isinstance(parsed, list):
-            raise ConversionError(expected, value)
+            raise ConversionError(expected, value, hidden=hide)
         return parsed
     if not text:
         return []
     return [item.strip() for item in text.split(",")]
 
 
-def _json_object(value: str, expected: str) -> dict[str, Any]:
+def _json_error(exc: ValueError) -> str:
+    # Only JSONDecodeError has .msg; a number over Python's digit limit raises a plain
+    # ValueError whose text says so.
+    message = getattr(exc, "msg", None)
+    return message if isinstance(message, str) else str(exc).split(";")[0]
+
+
+def _json_object(value: str, expected: str, hide: bool = False) -> dict[str, Any]:
     try:
         parsed = json.loads(value)
     except ValueError as exc:
-        raise ConversionError(expected, value, f"not a valid JSON object: {exc.msg}") from None  # type: ignore[attr-defined]  # only JSONDecodeError has .msg
+        raise ConversionError(
+            expected, value, f"not a valid JSON object: {_json_error(exc)}", hidden=hide
+        ) from None
     if not isinstance(parsed, dict):
-        raise ConversionError(expected, value)
+        raise ConversionError(expected, value, hidden=hide)
     return parsed
 
 
@@ -420,13 +454,15 @@ def _items_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
     origin = get_origin(tp) or tp
     args = get_args(tp)
     expected = describe_type(tp)
+    hide = has_secret(tp)
     if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
         hooks = [conv.get_structure_hook(a) for a in args]
 
         def fixed(value: Any, _: Any) -> Any:
-            seq = _split_text(value, expected) if isinstance(value, str) else value
+            _refuse_null(value, expected)
+            seq = _split_text(value, expected, hide) if isinstance(value, str) else value
             if not isinstance(seq, list | tuple) or len(seq) != len(hooks):
-                raise ConversionError(f"{len(hooks)} items ({expected})", value)
+                raise ConversionError(f"{len(hooks)} items ({expected})", value, hidden=hide)
             return tuple(_each(hooks, args, seq))
 
         return fixed
@@ -442,14 +478,27 @@ def _items_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
 
     def items(value: Any, _: Any) -> Any:
         if isinstance(value, str):
-            seq: Any = _split_text(value, expected)
+            _refuse_null(value, expected)
+            seq: Any = _split_text(value, expected, hide)
         elif isinstance(value, list | tuple | set | frozenset):
             seq = value
         else:
-            raise ConversionError(expected, value)
+            raise ConversionError(expected, value, hidden=hide)
         return build(_each([hook] * len(seq), [elem] * len(seq), seq))
 
     return items
+
+
+def _refuse_null(value: Any, expected: str) -> None:
+    # A YAML null (``~``, ``null``, nothing) is no list: never ``['~']``, never ``[]``.
+    if type(value) is Plain and value in _NULLS:
+        raise ConversionError(
+            expected,
+            None,
+            "null is not allowed here; write [] for an empty one"
+            if expected.startswith(("list", "set", "tuple", "frozenset"))
+            else "null is not allowed here",
+        )
 
 
 def _each(hooks: Sequence[Any], tps: Sequence[Any], seq: Any) -> list[Any]:
@@ -469,12 +518,14 @@ def _mapping_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
     khook = conv.get_structure_hook(kt)
     vhook = conv.get_structure_hook(vt)
     expected = describe_type(tp)
+    hide = has_secret(tp)
 
     def mapping(value: Any, _: Any) -> Any:
         if isinstance(value, str):
-            value = _json_object(value, expected)
+            _refuse_null(value, expected)
+            value = _json_object(value, expected, hide)
         if not isinstance(value, Mapping):
-            raise ConversionError(expected, value)
+            raise ConversionError(expected, value, hidden=hide)
         out = {}
         for k, v in value.items():
             try:
@@ -499,6 +550,7 @@ def _union_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
     nullable = type(None) in get_args(tp)
     hooks = [(conv.get_structure_hook(m), m) for m in members]
     expected = describe_type(tp)
+    hide = has_secret(tp)
 
     def union(value: Any, _: Any) -> Any:
         if nullable and is_null(value):
@@ -508,38 +560,109 @@ def _union_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
                 return hook(value, member)
             except (ConversionError, ValueError, TypeError, cattrs.BaseValidationError):
                 continue
-        raise ConversionError(expected, value)
+        raise ConversionError(expected, value, hidden=hide)
 
     return union
+
+
+def has_secret(tp: Any, _seen: frozenset[Any] = frozenset()) -> bool:
+    """Does a value of *tp* hold a secret field anywhere (``list[Cred]``, ``Cred | None``)?
+
+    Such a value is never quoted whole in a message: only its non-secret leaves are.
+    """
+    from .flow.fields import info_of
+
+    if tp in _seen:
+        return False
+    if isinstance(tp, type) and attrs.has(tp):
+        try:
+            fields = attrs.fields(tp)
+        except TypeError:  # pragma: no cover - attrs.has() said it is one
+            return False
+        seen = _seen | {tp}
+        return any(info_of(a).secret or has_secret(a.type, seen) for a in fields)
+    return any(has_secret(a, _seen) for a in get_args(tp) if not isinstance(a, str))
+
+
+def _hiding(hook: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """*hook* for a secret field of a class: whatever fails, the value is not shown."""
+
+    def secret_hook(value: Any, tp: Any) -> Any:
+        try:
+            return hook(value, tp)
+        except ConversionError as exc:
+            exc.hidden = True
+            raise
+        except (ValueError, TypeError, cattrs.BaseValidationError) as exc:
+            # The error text of a converter may quote the value: keep only its kind.
+            raise ConversionError(
+                describe_type(tp), value, type(exc).__name__, hidden=True
+            ) from None
+
+    return secret_hook
 
 
 def _attrs_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
     from .flow.fields import info_of
 
     # vein.field(key=...): the class is read by its keys in files (``"class"``, ``"a-b"``).
-    keys = {a.name: info_of(a).key for a in attrs.fields(tp)}
-    renames = {n: override(rename=k) for n, k in keys.items() if k is not None and k != n}
-    inner = make_dict_structure_fn(tp, conv, _cattrs_forbid_extra_keys=True, **renames)  # type: ignore[arg-type]
+    overrides: dict[str, Any] = {}
+    for a in attrs.fields(tp):
+        info = info_of(a)
+        options: dict[str, Any] = {}
+        if info.key is not None and info.key != a.name:
+            options["rename"] = info.key
+        if info.secret:
+            options["struct_hook"] = _hiding(conv.get_structure_hook(a.type))
+        if options:
+            overrides[a.name] = override(**options)
+    inner = make_dict_structure_fn(tp, conv, _cattrs_forbid_extra_keys=True, **overrides)
     expected = describe_type(tp)
+    hide = has_secret(tp)
 
     def cls_hook(value: Any, _: Any) -> Any:
         if isinstance(value, tp):
             return value
         if isinstance(value, str):
-            value = _json_object(value, expected)
+            value = _json_object(value, expected, hide)
         if not isinstance(value, Mapping):
-            raise ConversionError(expected, value)
+            raise ConversionError(expected, value, hidden=hide)
         try:
             return inner(value, tp)
         except cattrs.BaseValidationError as exc:
-            raise _from_cattrs(exc, expected, value) from None
+            raise _from_cattrs(exc, expected, value, tp) from None
 
     return cls_hook
 
 
-def _from_cattrs(exc: BaseException, expected: str, value: Any) -> ConversionError:
+def _secret_at(tp: Any, steps: Sequence[str | int]) -> bool:
+    """Is the field reached from class *tp* by *steps* (names and indexes) a secret?"""
+    from .flow.fields import info_of
+
+    current: Any = tp
+    for step in steps:
+        if isinstance(step, int):
+            args = [a for a in get_args(current) if a is not Ellipsis]
+            current = args[-1] if args else Any
+            continue
+        while not (isinstance(current, type) and attrs.has(current)):
+            members = [a for a in get_args(current) if isinstance(a, type) and attrs.has(a)]
+            if not members:
+                return False
+            current = members[0]
+        found = attrs.fields_dict(current).get(step)
+        if found is None:
+            return False
+        if info_of(found).secret:
+            return True
+        current = found.type
+    return False
+
+
+def _from_cattrs(exc: BaseException, expected: str, value: Any, tp: Any = None) -> ConversionError:
     # Keep the first leaf problem with its path inside the class.
     path = ""
+    steps: list[str | int] = []
     cur: BaseException = exc
     while isinstance(cur, BaseExceptionGroup) and cur.exceptions:
         sub = cur.exceptions[0]
@@ -548,8 +671,10 @@ def _from_cattrs(exc: BaseException, expected: str, value: Any) -> ConversionErr
             index = getattr(note, "index", None)
             if name is not None:
                 path += f".{name}"
+                steps.append(name)
             elif index is not None:
                 path += f"[{index}]"
+                steps.append(index)
         cur = sub
     if isinstance(cur, ConversionError):
         cur.subpath = path + cur.subpath
@@ -560,6 +685,10 @@ def _from_cattrs(exc: BaseException, expected: str, value: Any) -> ConversionErr
         )
     if isinstance(cur, KeyError):
         return ConversionError(expected, value, f"missing required key {path.lstrip('.')}")
+    if tp is not None and _secret_at(tp, steps):
+        # A validator of a secret field: its message may quote the value.
+        detail = f"rejected by its validator ({type(cur).__name__}; value hidden: secret field)"
+        return ConversionError(expected, value, detail, path, hidden=True)
     return ConversionError(expected, value, str(cur), path)
 
 
@@ -592,9 +721,10 @@ def _make_converter() -> cattrs.Converter:
     ):
         conv.register_structure_hook(tp, fn)
     conv.register_structure_hook_func(lambda t: t is Any or t is object, _struct_any)
-    conv.register_structure_hook_func(
-        lambda t: isinstance(t, type) and issubclass(t, PurePath), _struct_path
-    )
+    # By class, each concrete one: cattrs registers Path itself (as ``Path(value)``, which
+    # takes a null or an empty text), and its class dispatch picks the most specific class.
+    for path_cls in (PurePath, PurePosixPath, PureWindowsPath, Path, PosixPath, WindowsPath):
+        conv.register_structure_hook(path_cls, _struct_path)
     conv.register_structure_hook_factory(
         lambda t: isinstance(t, type) and issubclass(t, enum.Enum), _enum_hook
     )
@@ -628,6 +758,7 @@ def structure_hook(tp: Any) -> Callable[[Any], Any]:
 def _structure_hook(tp: Any, _order: Any) -> Callable[[Any], Any]:
     # A top-level union is built here, not taken from cattrs' dispatch cache (see _order_key).
     hook = _union_hook(tp, converter) if _is_union(tp) else converter.get_structure_hook(tp)
+    hide = has_secret(tp)
 
     def run(value: Any) -> Any:
         try:
@@ -635,9 +766,10 @@ def _structure_hook(tp: Any, _order: Any) -> Callable[[Any], Any]:
         except ConversionError:
             raise
         except cattrs.BaseValidationError as exc:
-            raise _from_cattrs(exc, describe_type(tp), value) from None
-        except (ValueError, TypeError) as exc:
-            raise ConversionError(describe_type(tp), value, str(exc)) from None
+            raise _from_cattrs(exc, describe_type(tp), value, tp) from None
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            detail = type(exc).__name__ if hide else str(exc)
+            raise ConversionError(describe_type(tp), value, detail, hidden=hide) from None
         except RecursionError:
             raise ConversionError(describe_type(tp), value, "nested too deeply") from None
 
@@ -669,7 +801,10 @@ def runtime_check(tp: Any) -> tuple[type | None, Check | None]:
 
         def check_float(v: Any) -> Any:
             if isinstance(v, int | float) and not isinstance(v, bool):
-                return float(v)
+                try:
+                    return float(v)
+                except OverflowError:
+                    raise ConversionError(expected, v, "too large for a number") from None
             raise ConversionError(expected, v)
 
         return float, check_float

@@ -697,7 +697,27 @@ def _init_failed(obj: Any, exc: BaseException) -> ValidationError | None:
             entries.extend(type_error(obj, spec, err).errors)
         except Exception as err:
             entries.extend(validator_error(obj, spec, err).errors)
+    if not entries and _raised_inside(exc):
+        # attrs sets fields in order, each after its converter: the first unset field
+        # with a converter is the one whose converter failed (a missing argument fails
+        # before attrs' __init__ runs at all, and is re-raised as it is).
+        for spec in schema_of(type(obj)).fields.values():
+            if spec.attribute.converter is None or not spec.attribute.init:
+                continue
+            try:
+                object.__getattribute__(obj, spec.name)
+            except AttributeError:
+                error = validator_error(obj, spec, exc)
+                entry = error.errors[0]
+                message = entry.message.replace("its validator", "its converter")
+                return ValidationError([attrs.evolve(entry, message=message)])
     return ValidationError(entries) if entries else None
+
+
+def _raised_inside(exc: BaseException) -> bool:
+    """Was *exc* raised inside attrs' ``__init__`` (not by the call's argument binding)?"""
+    tb = exc.__traceback__
+    return tb is not None and tb.tb_next is not None
 
 
 def iter_flow_children(obj: Any) -> Iterator[tuple[str, Any]]:

@@ -18,6 +18,7 @@ The layering rule ("the latest intent wins, sources keep their order among thems
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -169,9 +170,23 @@ def _flatten(
             else:
                 value = spec.structure(raw)
         except ConversionError as exc:
-            errors.append(ErrorEntry(path + exc.subpath, exc.render(spec.secret), doc.locate(here)))
+            where = _locate_inside(doc, here, exc.subpath)
+            errors.append(ErrorEntry(path + exc.subpath, exc.render(spec.secret), where))
             continue
         out[path] = (value, doc.locate(here))
+
+
+_SUBPATH_STEP: Final = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+
+
+def _locate_inside(doc: Document, here: tuple[str, ...], subpath: str) -> Provenance:
+    """Where the bad item inside a value is (``creds[0].pin``: its own line), if known."""
+    if subpath:
+        steps = tuple(a or b for a, b in _SUBPATH_STEP.findall(subpath))
+        deeper = doc.locate(here + steps)
+        if deeper.line is not None:
+            return deeper
+    return doc.locate(here)
 
 
 def _open_entry(
@@ -212,7 +227,11 @@ def _open_entry(
                 errors.append(ErrorEntry(path, exc.render(secret) + why, doc.locate(here)))
                 return
     else:
-        value = _plain_value(raw)
+        try:
+            value = _plain_value(raw)
+        except ConversionError as exc:  # e.g. an integer of more digits than Python converts
+            errors.append(ErrorEntry(path, exc.render(False), doc.locate(here)))
+            return
     out[path] = (dict(value) if isinstance(value, Mapping) else value, doc.locate(here))
 
 

@@ -9,7 +9,7 @@ tree and is created lazily at the root, so constructing an object stays cheap.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from .events import Subscription
@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from .provenance import Provenance
 
 __all__ = ["Node", "Tree", "new_node"]
+
+
+#: Held while a tree is created (rare: once per tree), never on the write path.
+_CREATING: Final = threading.Lock()
 
 
 class Tree:
@@ -54,11 +58,17 @@ class Node:
             node = node.parent
         tree = node.tree
         if tree is None:
-            tree = node.tree = Tree(node)
-            from .txn import PolicyRunner, tree_has_policies
+            # Two threads making the first writes to one new tree (one on the root, one on
+            # a child) must not each make a Tree: the tree would have two locks.
+            with _CREATING:
+                tree = node.tree
+                if tree is None:
+                    tree = Tree(node)
+                    from .txn import PolicyRunner, tree_has_policies
 
-            if node.obj is not None and tree_has_policies(node.obj):
-                tree.policies_on = PolicyRunner()
+                    if node.obj is not None and tree_has_policies(node.obj):
+                        tree.policies_on = PolicyRunner()
+                    node.tree = tree
         self.tree = tree
         return tree
 

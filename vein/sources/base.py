@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat as _stat
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -111,6 +112,12 @@ class FileSource:
             raise SourceError(
                 f"cannot read {self.format_name} file: {exc.strerror}", source=self.display
             ) from None
+        if not _stat.S_ISREG(st.st_mode) and not _stat.S_ISDIR(st.st_mode):
+            # A FIFO or a device (/dev/zero) would block the read or never end.
+            raise SourceError(
+                f"not a regular file (a pipe or a device?); give a {self.format_name} file",
+                source=self.display,
+            )
         return (st.st_mtime_ns, st.st_size, st.st_ino)
 
     def changed(self) -> bool:

@@ -28,6 +28,13 @@ class _Duplicate(Exception):
     pass
 
 
+def _too_long(exc: ValueError) -> str:
+    text = str(exc)
+    if "digits" in text:
+        return "a number has more digits than can be converted (over 4300)"
+    return text.split(";", maxsplit=1)[0]
+
+
 _COMMENT_LINE = re.compile(r"^[ \t]*(//|/\*)", re.MULTILINE)
 
 
@@ -52,6 +59,8 @@ def parse_json(text: str, display: str, *, what: str = "JSON file") -> Mapping[s
         ) from None
     except _Duplicate as exc:
         raise SourceError(f"invalid JSON: duplicate key {exc.args[0]!r}", source=display) from None
+    except ValueError as exc:  # an integer longer than Python converts (4300 digits)
+        raise SourceError(f"invalid JSON: {_too_long(exc)}", source=display) from None
     except RecursionError:
         raise SourceError("JSON nested too deeply", source=display) from None
     return check_mapping_root(data, display, what)

@@ -48,6 +48,11 @@ class TomlSource(FileSource):
             ) from None
         except RecursionError:
             raise SourceError("TOML nested too deeply", source=self.display) from None
+        except ValueError:  # an integer longer than Python converts (4300 digits)
+            raise SourceError(
+                "invalid TOML: a number has more digits than can be converted (over 4300)",
+                source=self.display,
+            ) from None
         return Document(data, self._locator({}), self.key, self.strict)
 
 

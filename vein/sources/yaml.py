@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from ..errors import SourceError
-from ..structuring import Plain, resolve_plain
+from ..structuring import ConversionError, Plain, resolve_plain
 from .base import Document, FileSource, check_mapping_root
 
 __all__ = ["YamlSource", "from_yaml", "parse_yaml"]
@@ -140,12 +140,18 @@ class _Walker:
         if tag == _Y + "str":
             return value
         if tag in (_Y + "int", _Y + "float", _Y + "bool", _Y + "null"):
-            typed = resolve_plain(value)
-            want = {"int": int, "float": float, "bool": bool, "null": type(None)}[tag[len(_Y) :]]
-            if want is float and type(typed) is int:
-                typed = float(typed)
+            # The value is not quoted in these messages: the schema, which says what is
+            # secret, is not known while parsing; the location is enough to find it.
+            name = tag[len(_Y) :]
+            try:
+                typed = resolve_plain(value)
+                want = {"int": int, "float": float, "bool": bool, "null": type(None)}[name]
+                if want is float and type(typed) is int:
+                    typed = float(typed)
+            except (ValueError, OverflowError, ConversionError):  # more digits than Python converts
+                raise self.fail(node, f"the value tagged !!{name} is too large") from None
             if type(typed) is not want:
-                raise self.fail(node, f"{value!r} is not a valid !!{tag[len(_Y) :]}")
+                raise self.fail(node, f"the value tagged !!{name} is not a valid {name}")
             return typed
         raise self.unknown_tag(node)
 
@@ -278,6 +284,16 @@ def parse_yaml(
                 source=display,
                 line=mark.line + 1 if mark else None,
                 column=mark.column + 1 if mark else None,
+            ) from None
+        except yaml.reader.ReaderError as exc:  # a control character: say where it is
+            pos = exc.position
+            line = text.count("\n", 0, pos) + 1
+            column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+            raise SourceError(
+                f"invalid YAML: unacceptable character #x{exc.character:04x}: {exc.reason}",
+                source=display,
+                line=line,
+                column=column,
             ) from None
         except yaml.YAMLError as exc:
             raise SourceError(f"invalid YAML: {exc}", source=display) from None
