@@ -22,11 +22,11 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, TypeVar
 
-from .declare import Flow
+from .declare import Flow, FlowMeta
 from .events import MISSING
-from .layers import KEY_DOT, _Targets, update
+from .layers import KEY_DOT, Flat, _Targets, update
 from .provenance import DEFAULT, Provenance
-from .schema import SCHEMA_ATTR, Schema, did_you_mean
+from .schema import SCHEMA_ATTR, Schema, SchemaError, did_you_mean
 from .state import new_node
 
 __all__ = ["Config"]
@@ -157,8 +157,73 @@ class _ConfigTargets(_Targets):
         self.cache[path] = found
         return found
 
+    def ordered(self, final: Flat) -> list[tuple[str, tuple[Any, Provenance]]]:
+        """Removals first, and a key that turns between a value and a namespace emptied first.
 
-class Config(Flow):
+        A reload that moves ``new: "012"`` to ``new: {deep: 1}`` plans both the removal
+        of ``new`` and the write of ``new.deep``: committed the other way round, the
+        removal would take the namespace just created with it.  A write may also displace
+        what the plan does not mention (a value standing where a namespace must go, the
+        leaves of a namespace a value replaces): those are removed explicitly, so each is
+        announced, loses its provenance, and comes back if the update is rolled back.
+        """
+        removals: list[tuple[str, tuple[Any, Provenance]]] = []
+        displaced: dict[str, tuple[Any, Provenance]] = {}
+        writes: list[tuple[str, tuple[Any, Provenance]]] = []
+        for path, entry in final.items():
+            value, prov = entry
+            if value is MISSING:
+                if self.get(path)[0] is not None:  # else nothing there to remove
+                    removals.append((path, entry))
+                continue
+            writes.append((path, entry))
+            raw = path.split(".")
+            obj: Any = self.root
+            for i, part in enumerate(raw):
+                current = obj._data.get(part.replace(KEY_DOT, "."), MISSING)
+                if isinstance(current, Config):
+                    obj = current
+                    continue
+                if current is not MISSING and i < len(raw) - 1:
+                    here = ".".join(raw[: i + 1])  # a value where a namespace must go
+                    if here not in final:
+                        displaced[here] = (MISSING, prov)
+                break
+            else:  # a value replaces a namespace: its leaves go, each announced
+                for keys in _leaf_keys(obj, ()):
+                    below = ".".join([path, *(k.replace(".", KEY_DOT) for k in keys)])
+                    if below not in final:
+                        displaced[below] = (MISSING, prov)
+        if not displaced and not removals:
+            return writes
+        return [*removals, *displaced.items(), *writes]
+
+
+class _ConfigMeta(FlowMeta):
+    """Subclasses of :class:`Config` stay schema-less configs (with their own methods and
+    ``@vein.policy`` invariants): they are not made into attrs classes like other flow
+    classes, whose generated ``__init__`` would replace the config's own."""
+
+    def __new__(
+        mcls, name: str, bases: tuple[type, ...], ns: dict[str, Any], **options: Any
+    ) -> _ConfigMeta:
+        if options:
+            raise SchemaError(
+                f"{name}: a Config subclass takes no class options (got {', '.join(options)})"
+            )
+        annotated = [k for k in ns.get("__annotations__", {}) if not k.startswith("_")]
+        if annotated and "__vein_final__" not in ns:
+            raise SchemaError(
+                f"{name}: a Config subclass is schema-less and cannot declare fields "
+                f"({', '.join(annotated)}); declare a schema with @vein.flow or vein.Flow "
+                "and install it with vein.config.use()"
+            )
+        cls = type.__new__(mcls, name, bases, ns)
+        setattr(cls, SCHEMA_ATTR, Schema(cls, {}, dynamic=True, open=True))
+        return cls
+
+
+class Config(Flow, metaclass=_ConfigMeta):
     """A schema-less, evented configuration tree (``vein.config`` is the shared one).
 
     Attribute and mapping access both work: ``config.database.host``,
@@ -244,8 +309,7 @@ class Config(Flow):
             else:
                 update(self, [{key: value}])
             return
-        if isinstance(existing, Config):
-            update(self, [_RemovalDoc.make(_removals(existing, key, {}))])
+        # A value in place of a namespace: the update removes its leaves (see ordered()).
         update(self, [{key: dict(value) if isinstance(value, Mapping) else value}])
 
     def __delitem__(self, key: str) -> None:
@@ -316,15 +380,15 @@ class Config(Flow):
         Layers, provenance and subscriptions belong to the original: a copy starts with its
         values as runtime assignments and no subscribers.
         """
-        return (_restore, (_export(self),))
+        return (_restore, (_export(self), type(self)))
 
     def __copy__(self) -> Config:
-        return _restore(_export(self))
+        return _restore(_export(self), type(self))
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Config:
         import copy
 
-        return _restore(copy.deepcopy(_export(self), memo))
+        return _restore(copy.deepcopy(_export(self), memo), type(self))
 
     def __repr__(self) -> str:
         return f"Config({self.to_dict(redact=True)!r})"
@@ -335,13 +399,38 @@ class Config(Flow):
     # --- engine hooks -------------------------------------------------------------------
 
     def __vein_get__(self, name: str) -> Any:
-        return self._data.get(name, MISSING)
+        found = self._data.get(name, MISSING)
+        if isinstance(found, Config) and not found._data:
+            # An emptied namespace is no value: a value written in its place reports
+            # old=MISSING (its leaves have reported their removal).
+            return MISSING
+        return found
 
     def __vein_put__(self, name: str, value: Any) -> None:
+        data = self._data
         if value is MISSING:
-            self._data.pop(name, None)
-        else:
-            self._data[name] = value
+            data.pop(name, None)
+            return
+        if not data:
+            self._reattach()
+        data[name] = value
+
+    def _reattach(self) -> None:
+        """Put this (empty) namespace back in its parent if a value has replaced it since.
+
+        Undoing ``new: {deep: 1}`` -> ``new: 5`` first removes the 5 (its old value is
+        MISSING, see ``__vein_get__``), then puts ``deep`` back here: the namespace must
+        stand in its parent again, subscriptions and all.
+        """
+        node = self._vein
+        while node.parent is not None:
+            parent = node.parent.obj
+            if not isinstance(parent, Config) or parent._vein is not node.parent:
+                return  # the parent was reset: this namespace belongs to no tree now
+            if node.name in parent._data:
+                return
+            parent._data[node.name] = node.obj
+            node = node.parent
 
     def __vein_is_secret__(self, name: str) -> bool:
         return name in self._secrets or bool(SECRET_NAMES.search(name))
@@ -408,7 +497,6 @@ class Config(Flow):
         object.__setattr__(self, "_typed", None)
 
 
-setattr(Config, SCHEMA_ATTR, Schema(Config, {}, dynamic=True, open=True))
 Config.__vein_set_node__ = Config._vein.__set__  # type: ignore[attr-defined,misc]
 
 
@@ -435,8 +523,9 @@ def _export(cfg: Config) -> _Saved:
     return _Saved(data, sorted(cfg._secrets))
 
 
-def _restore(saved: _Saved) -> Config:
-    cfg = Config()
+def _restore(saved: _Saved, cls: type[Config] = Config) -> Config:
+    cfg = object.__new__(cls)  # like unpickling: a subclass's own __init__ does not run
+    Config.__init__(cfg)
     _mark(cfg, saved)
     update(cfg, [_unsaved(saved)])
     return cfg

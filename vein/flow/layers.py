@@ -316,6 +316,10 @@ class _Targets:
     def ensure(self, path: str) -> tuple[Any, FieldSpec | None, str]:
         return self.get(path)
 
+    def ordered(self, final: Flat) -> Iterable[tuple[str, tuple[Any, Provenance]]]:
+        """The planned writes in the order to commit them (the schema-less config reorders)."""
+        return final.items()
+
     def get(self, path: str) -> tuple[Any, FieldSpec | None, str]:
         found = self.cache.get(path)
         if found is not None:
@@ -484,7 +488,7 @@ def _commit(
     changes: Pending = []
     undo: list[tuple[Any, str, Any, Provenance | None]] = []
     osa = object.__setattr__
-    for path, (value, prov) in final.items():
+    for path, (value, prov) in targets.ordered(final):
         obj, spec, name = targets.ensure(path)
         node: Node = obj._vein
         provs = node.prov
@@ -595,9 +599,11 @@ def update(obj: Any, sources: Iterable[Any]) -> list[Change]:
             try:
                 tree.policies_on.check({n for n, *_rest in pending})
             except BaseException:
-                rollback(undo, targets)
+                # Created namespaces go first: one may stand where a value was removed,
+                # which the undo log then puts back.
                 for parent, key in reversed(targets.created):
                     parent.__vein_put__(key, MISSING)
+                rollback(undo, targets)
                 tree.version += 1  # what readers saw meanwhile (snapshots, computed) is stale
                 raise
         if batch is not None:  # the batch's rollback must restore the layers too
@@ -611,13 +617,14 @@ def update(obj: Any, sources: Iterable[Any]) -> list[Change]:
         if pending or targets.created:  # nothing changed: cached snapshots stay valid
             tree.version += 1
         if batch is not None:
+            batch.absorb(pending, undo)
             # Namespaces this update created go too if the batch rolls back (an entry
-            # from MISSING to MISSING: undone on rollback, never announced).
+            # from MISSING to MISSING: never announced), before the values logged above
+            # are put back (one may stand where a value was removed).
             for parent, key in targets.created:
                 batch.log.append(
                     (parent, parent._vein, key, MISSING, None, MISSING, RUNTIME, False)
                 )
-            batch.absorb(pending, undo)
             pending = []
     for n, name, old, new, prov, secret, _path in pending:
         if n.subs is not None or n.parent is not None:
