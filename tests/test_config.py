@@ -343,6 +343,26 @@ class TestWritesCreate:
         assert config.to_dict() == {}
         assert callable(config.keys)
 
+    def test_the_same_name_rules_on_every_level(self) -> None:
+        config = vein.config
+        config.db.host = "h"
+        refused = {
+            "config.new2.update = 1": r"'update' is a method .* config\.update\(\{'new2': \{'update': \.\.\.\}\}\)",
+            "config.new._priv = 1": r"may not start with '_' \('_priv'\)",
+            "config._priv.x = 1": r"may not start with '_' \('_priv'\); set the key with config\['_priv'\]",
+            "config.a.keys.b = 1": r"'keys' is a method",
+            "config.db.get = 1": r"'get' is a method .* config\['db'\]\['get'\] = \.\.\.",
+            "config.db.sub.items = 1": r"config\['db'\]\.update\(\{'sub': \{'items': \.\.\.\}\}\)",
+        }
+        for statement, message in refused.items():
+            with pytest.raises(AttributeError, match=message):
+                exec(statement, {"config": config})
+        assert config.to_dict() == {"db": {"host": "h"}}  # nothing created on the way
+        # The ways the messages give work, and read back.
+        config.update({"new2": {"update": 1}})
+        config["db"]["get"] = 2
+        assert config["new2"]["update"] == 1 and config.db["get"] == 2
+
 
 # --- the mapping side -----------------------------------------------------------------------
 
@@ -803,6 +823,33 @@ class TestSecrets:
             assert leaked not in text
         assert "visible-port" in text  # not a secret: shown to help fixing it
         assert "CFGT_API_KEY" in text  # still says where the bad value came from
+
+    def test_secret_looking_keys_inside_values_are_masked_at_any_depth(self) -> None:
+        cfg = vein.Config()
+        cfg.users = [
+            {"name": "a", "password": "hunter2", "keys": [{"api_key": "k-1", "token": ""}]},
+            {"name": "b", "credentials": {"user": "b", "passwd": "pw-b"}, "tokens": ["t-1"]},
+        ]
+        cfg.db.replicas = ({"host": "r1", "secret": "s-1"},)
+        redacted = cfg.to_dict(redact=True)
+        assert redacted == {
+            "users": [
+                {"name": "a", "password": "***", "keys": [{"api_key": "***", "token": ""}]},
+                {"name": "b", "credentials": {"user": "b", "passwd": "***"}, "tokens": "***"},
+            ],
+            "db": {"replicas": [{"host": "r1", "secret": "***"}]},
+        }
+        shown = repr(cfg) + str(redacted)
+        for leaked in ("hunter2", "k-1", "pw-b", "t-1", "s-1"):
+            assert leaked not in shown
+        assert cfg.to_dict()["users"][0]["password"] == "hunter2"  # only masked when asked
+        assert cfg.users[1]["credentials"]["passwd"] == "pw-b"
+
+    @pytest.mark.xfail(strict=True, reason="needs vein/flow/snapshot.py to mask inside values")
+    def test_snapshot_repr_masks_secret_keys_inside_values(self) -> None:
+        cfg = vein.Config()
+        cfg.users = [{"name": "a", "password": "hunter2"}]
+        assert "hunter2" not in repr(cfg.snapshot())
 
 
 # --- schema-less typing rules (SPEC §6) -----------------------------------------------------

@@ -29,7 +29,7 @@ from .provenance import DEFAULT, Provenance
 from .schema import SCHEMA_ATTR, Schema, SchemaError, did_you_mean
 from .state import new_node
 
-__all__ = ["Config"]
+__all__ = ["Config", "redacted"]
 
 T = TypeVar("T")
 
@@ -113,9 +113,11 @@ class _Pending:
     def __getattr__(self, name: str) -> _Pending:
         if name.startswith("__"):
             raise AttributeError(name)
+        _check_key_name(Config, self._owner, (*self._path, name))
         return _Pending(self._owner, (*self._path, name))
 
     def __setattr__(self, name: str, value: Any) -> None:
+        _check_key_name(Config, self._owner, (*self._path, name))
         data: Any = value
         for part in reversed((*self._path, name)):
             data = {part: data}
@@ -123,6 +125,35 @@ class _Pending:
 
     def __repr__(self) -> str:
         return f"<vein pending namespace {'.'.join(self._path)!r}>"
+
+
+def _check_key_name(cls: type, owner: Config, path: tuple[str, ...]) -> None:
+    """The rules for a key set as an attribute, on every level of ``config.a.b.c = 1``.
+
+    The key *path[-1]* (of a namespace of class *cls*) must read back as an attribute:
+    not private (``_x``), not a method (``update``).  Such keys are set with ``[]``.
+    """
+    name = path[-1]
+    if name.startswith("_"):
+        why = f"config keys may not start with '_' ({name!r})"
+    elif hasattr(cls, name):
+        why = f"{name!r} is a method of the config"
+    else:
+        return
+    names: list[str] = []
+    node = owner._vein
+    while node.parent is not None:
+        names.append(node.name)
+        node = node.parent
+    where = "config" + "".join(f"[{p!r}]" for p in reversed(names))
+    if len(path) == 1:
+        how = f"{where}[{name!r}] = ..."
+    else:  # the namespaces on the way do not exist yet: [] could not reach them
+        nested = "..."
+        for part in reversed(path):
+            nested = f"{{{part!r}: {nested}}}"
+        how = f"{where}.update({nested})"
+    raise AttributeError(f"{why}; set the key with {how}", name=name, obj=owner)
 
 
 class _ConfigTargets(_Targets):
@@ -265,6 +296,7 @@ class Config(Flow, metaclass=_ConfigMeta):
         if name in data:
             return data[name]
         if _in_store_chain():
+            _check_key_name(type(self), self, (name,))
             return _Pending(self, (name,))
         raise AttributeError(
             f"config has no key {self._vein.path_prefix() + name!r}{did_you_mean(name, list(data))}",
@@ -273,14 +305,7 @@ class Config(Flow, metaclass=_ConfigMeta):
         )
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name.startswith("_"):
-            raise AttributeError(
-                f"config keys may not start with '_' ({name!r}); use config[{name!r}]"
-            )
-        if hasattr(type(self), name):
-            raise AttributeError(
-                f"{name!r} is a method of the config; set the key with config[{name!r}] = ..."
-            )
+        _check_key_name(type(self), self, (name,))
         self[name] = value
 
     def __delattr__(self, name: str) -> None:
@@ -352,17 +377,19 @@ class Config(Flow, metaclass=_ConfigMeta):
         return obj
 
     def to_dict(self, *, redact: bool = False) -> dict[str, Any]:
-        """Plain nested data (secret-looking keys masked with *redact*)."""
+        """Plain nested data (with *redact*, secret keys masked at any depth, in lists too)."""
         from .dump import plain
 
         out: dict[str, Any] = {}
         for key, value in self._data.items():
             if isinstance(value, Config):
                 out[key] = value.to_dict(redact=redact)
-            elif redact and self.__vein_is_secret__(key) and value not in (None, ""):
+            elif not redact:
+                out[key] = plain(value)
+            elif self.__vein_is_secret__(key) and not _blank(value):
                 out[key] = "***"
             else:
-                out[key] = plain(value)
+                out[key] = redacted(value)
         return out
 
     def __eq__(self, other: object) -> bool:
@@ -498,6 +525,37 @@ class Config(Flow, metaclass=_ConfigMeta):
 
 
 Config.__vein_set_node__ = Config._vein.__set__  # type: ignore[attr-defined,misc]
+
+
+def redacted(value: Any) -> Any:
+    """*value* as plain data, with the value of every secret-looking key in it masked.
+
+    Schema-less values are whatever the source gave, so a secret can sit at any depth:
+    ``users: [{name: a, password: hunter2}]``.  Used by ``to_dict(redact=True)`` (and so
+    ``repr`` and ``vein show``).
+    """
+    from .dump import plain
+
+    if isinstance(value, Mapping):
+        # A mapping under a secret-looking key is shown like a namespace of that name:
+        # each of its keys by its own name (``credentials: {user: u, password: ***}``).
+        return {
+            k: "***"
+            if isinstance(k, str)
+            and SECRET_NAMES.search(k)
+            and not _blank(v)
+            and not (isinstance(v, Mapping) and v)
+            else redacted(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redacted(v) for v in value]
+    return plain(value, True)
+
+
+def _blank(value: Any) -> bool:
+    """Nothing to hide: shown as it is even under a secret key."""
+    return value is None or (isinstance(value, str) and not value)
 
 
 def _split(path: str) -> list[str]:
