@@ -650,11 +650,9 @@ class TestOptionalAndUnions:
         assert (obj.a, obj.b, obj.c, obj.d) == ("5", 5, 1, True)
         assert (type(obj.c), type(obj.d)) == (int, bool)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="cattrs caches container hooks by type equality: list[str | int] == list[int | str]",
-    )
     def test_union_order_inside_containers(self) -> None:
+        """cattrs caches hooks by type equality (list[str | int] == list[int | str]): vein
+        builds the hooks of containers holding unions itself."""
         @vein.flow
         class First:
             a: list[int | str] = vein.field(factory=list)
@@ -665,6 +663,33 @@ class TestOptionalAndUnions:
 
         assert vein.load(First, vein.from_env("F_", environ={"F_A": "5"})).a == [5]
         assert vein.load(Second, vein.from_env("S_", environ={"S_A": "5"})).a == ["5"]
+
+    def test_union_order_inside_classes_inside_containers(self) -> None:
+        @vein.flow
+        class ItemA:
+            v: list[int | str] = vein.field(factory=list)
+
+        @vein.flow
+        class ItemB:
+            v: list[str | int] = vein.field(factory=list)
+
+        @vein.flow
+        class Both:
+            a: list[ItemA] = vein.field(factory=list)
+            b: dict[str, ItemB] = vein.field(factory=dict)
+
+        env = {"X_A": '[{"v": ["5"]}]', "X_B": '{"k": {"v": ["5"]}}'}
+        both = vein.load(Both, vein.from_env("X_", environ=env))
+        assert both.a[0].v == [5]
+        assert both.b["k"].v == ["5"]
+
+    def test_prefix_without_its_separator_is_pointed_out(self) -> None:
+        @vein.flow
+        class T:
+            timeout: int = 1
+
+        with pytest.warns(vein.VeinWarning, match="did you mean the prefix 'APP_'"):
+            vein.load(T, vein.from_env("APP", environ={"APP_TIMEOUT": "3"}))
 
 
 class TestEmptyPolicy:

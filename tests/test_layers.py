@@ -846,3 +846,107 @@ class TestParseCache:
         write(path, "name: a\n")
         s.update(source)
         assert s.name == "a"
+
+
+class TestHardening:
+    """Found by the reviews: each a bug once."""
+
+    def test_plain_mapping_runs_the_converter_like_an_assignment(self) -> None:
+        @vein.flow
+        class B:
+            conv: int = vein.field(default=0, converter=int)
+
+        b = B()
+        b.conv = "5"  # type: ignore[assignment]
+        assert b.conv == 5
+        b.update({"conv": "6"})
+        assert b.conv == 6 and type(b.conv) is int
+        with pytest.raises(vein.ValidationError, match="rejected by its converter"):
+            b.update({"conv": "six"})
+        assert b.conv == 6
+
+    def test_converter_and_validator_failures_are_told_apart(self) -> None:
+        def per_hundred(v: int) -> int:
+            return 100 // v
+
+        @vein.flow
+        class B:
+            n: int = vein.field(default=2, converter=per_hundred, validator=attrs.validators.le(50))
+
+        b = B()
+        with pytest.raises(vein.ValidationError, match="rejected by its validator"):
+            b.update(vein.from_dict({"n": "1"}, name="d"))  # 100 > 50
+        with pytest.raises(vein.ValidationError, match="rejected by its converter"):
+            b.update(vein.from_dict({"n": "0"}, name="d"))  # ZeroDivisionError
+
+    def test_strict_false_reaches_classes_inside_containers(self, tmp_path) -> None:
+        @vein.flow
+        class Item:
+            name: str = ""
+
+        @vein.flow
+        class S:
+            entries: list[Item] = vein.field(factory=list)
+            by_name: dict[str, Item] = vein.field(factory=dict)
+            maybe: Item | None = None
+
+        data = {
+            "entries": [{"name": "a", "extra": 1}],
+            "by_name": {"k": {"name": "b", "extra": 2}},
+            "maybe": {"name": "c", "extra": 3},
+        }
+        s = vein.load(S, vein.from_dict(data, name="d", strict=False))
+        assert [i.name for i in s.entries] == ["a"]
+        assert s.by_name["k"].name == "b" and s.maybe is not None and s.maybe.name == "c"
+        with pytest.raises(vein.ValidationError) as info:
+            vein.load(S, vein.from_dict(data, name="d"))
+        assert {e.path for e in info.value.errors} == {
+            "entries[0].extra",
+            "by_name.k.extra",
+            "maybe",  # a union says which member it expected, not which key is extra
+        }
+
+    def test_unknown_key_inside_a_list_has_did_you_mean_and_its_line(self, tmp_path) -> None:
+        @vein.flow
+        class Sub:
+            host: str = ""
+
+        @vein.flow
+        class S:
+            things: list[Sub] = vein.field(factory=list)
+
+        path = tmp_path / "i.yml"
+        path.write_text("things:\n  - host: a\n  - hots: b\n", encoding="utf-8")
+        with pytest.raises(vein.ValidationError) as info:
+            vein.load(S, vein.from_yaml(path))
+        (entry,) = info.value.errors
+        assert entry.path == "things[1].hots"
+        assert entry.message == "unknown key (did you mean 'host'?)"
+        assert (entry.source.line, entry.source.column) == (3, 5)
+
+    def test_secret_on_a_section_is_refused(self) -> None:
+        @vein.flow
+        class Creds:
+            user: str = ""
+
+        with pytest.raises(vein.SchemaError, match="secret=True on a section"):
+
+            @vein.flow
+            class S:
+                creds: Creds = vein.field(factory=Creds, secret=True)
+
+    def test_section_default_object_is_not_shared(self) -> None:
+        @vein.flow
+        class Db:
+            host: str = "h"
+
+        @vein.flow
+        class S:
+            database: Db = Db()
+
+        S().database.host = "changed"
+        assert S().database.host == "h"
+        vein.load(S, vein.from_dict({"database": {"host": "loaded"}}, name="x"))
+        assert S().database.host == "h"
+        mine = Db()
+        assert S(database=mine).database is mine  # one given to __init__ is taken as is

@@ -578,3 +578,24 @@ class TestDeepNesting:
     def test_deep_lists(self, tmp_path: Path) -> None:
         text = "data: {x: " + "[" * 1000 + "]" * 1000 + "}\n"
         load_error(write(tmp_path, text), vein.SourceError)
+
+
+def test_merge_key_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    """Nested merge keys double the data per anchor: refused, in about the time of a parse
+    (locations were once rescanned on every merge, which took minutes)."""
+    lines = ["a0: &a0 {k: 1}"]
+    lines += [f"a{i}: &a{i} {{<<: *a{i - 1}, k{i}: *a{i - 1}}}" for i in range(1, 24)]
+    path = tmp_path / "bomb.yml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(vein.SourceError, match="alias bomb"):
+        vein.Config().update(vein.from_yaml(path))
+
+
+def test_merge_keys_keep_explicit_locations(tmp_path: Path) -> None:
+    path = tmp_path / "m.yml"
+    path.write_text("base: &b {host: a, port: 1}\nsvc:\n  <<: *b\n  port: 2\n", encoding="utf-8")
+    config = vein.Config()
+    config.update(vein.from_yaml(path))
+    assert config.to_dict()["svc"] == {"host": "a", "port": 2}
+    assert str(config.explain("svc.port")).endswith("m.yml:4:3")
+    assert str(config.explain("svc.host")).endswith("m.yml:1:11")

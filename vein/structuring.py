@@ -456,7 +456,7 @@ def _items_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
     expected = describe_type(tp)
     hide = has_secret(tp)
     if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
-        hooks = [conv.get_structure_hook(a) for a in args]
+        hooks = [_fresh(conv, a) for a in args]
 
         def fixed(value: Any, _: Any) -> Any:
             _refuse_null(value, expected)
@@ -467,7 +467,7 @@ def _items_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
 
         return fixed
     elem = args[0] if args else Any
-    hook = conv.get_structure_hook(elem)
+    hook = _fresh(conv, elem)
     build: Callable[[Any], Any]
     if origin in (set, frozenset) or origin is typing.AbstractSet:
         build = frozenset if origin is frozenset else set
@@ -515,8 +515,8 @@ def _each(hooks: Sequence[Any], tps: Sequence[Any], seq: Any) -> list[Any]:
 def _mapping_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
     args = get_args(tp)
     kt, vt = (args + (Any, Any))[:2] if args else (Any, Any)
-    khook = conv.get_structure_hook(kt)
-    vhook = conv.get_structure_hook(vt)
+    khook = _fresh(conv, kt)
+    vhook = _fresh(conv, vt)
     expected = describe_type(tp)
     hide = has_secret(tp)
 
@@ -548,7 +548,7 @@ def _is_absent(tp: Any) -> bool:
 def _union_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
     members = [a for a in get_args(tp) if a is not type(None) and not _is_absent(a)]
     nullable = type(None) in get_args(tp)
-    hooks = [(conv.get_structure_hook(m), m) for m in members]
+    hooks = [(_fresh(conv, m), m) for m in members]
     expected = describe_type(tp)
     hide = has_secret(tp)
 
@@ -612,11 +612,14 @@ def _attrs_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
         options: dict[str, Any] = {}
         if info.key is not None and info.key != a.name:
             options["rename"] = info.key
+        if _holds_union(a.type):
+            options["struct_hook"] = _fresh(conv, a.type)
         if info.secret:
-            options["struct_hook"] = _hiding(conv.get_structure_hook(a.type))
+            options["struct_hook"] = _hiding(options.get("struct_hook") or _fresh(conv, a.type))
         if options:
             overrides[a.name] = override(**options)
-    inner = make_dict_structure_fn(tp, conv, _cattrs_forbid_extra_keys=True, **overrides)
+    forbid = bool(getattr(conv, "forbid_extra_keys", True))  # the lenient one ignores them
+    inner = make_dict_structure_fn(tp, conv, _cattrs_forbid_extra_keys=forbid, **overrides)
     expected = describe_type(tp)
     hide = has_secret(tp)
 
@@ -633,6 +636,28 @@ def _attrs_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
             raise _from_cattrs(exc, expected, value, tp) from None
 
     return cls_hook
+
+
+class UnknownKeys(ConversionError):
+    """Keys a class inside a value does not declare (``things[1].hots``)."""
+
+    def render(self, secret: bool = False) -> str:
+        return self.detail
+
+
+def _unknown_keys(exc: cattrs.ForbiddenExtraKeysError, path: str) -> ConversionError:
+    from .flow.fields import info_of
+    from .flow.schema import did_you_mean
+
+    cl: Any = exc.cl
+    known = [info_of(a).key or a.name for a in attrs.fields(cl)] if attrs.has(cl) else []
+    extra = sorted(exc.extra_fields)
+    if len(extra) == 1:
+        key = extra[0]
+        detail = f"unknown key{did_you_mean(key, known)}"
+        return UnknownKeys("", None, detail, f"{path}.{key}")
+    detail = "unknown keys " + ", ".join(f"{k!r}{did_you_mean(k, known)}" for k in extra)
+    return UnknownKeys("", None, detail, path)
 
 
 def _secret_at(tp: Any, steps: Sequence[str | int]) -> bool:
@@ -680,9 +705,7 @@ def _from_cattrs(exc: BaseException, expected: str, value: Any, tp: Any = None) 
         cur.subpath = path + cur.subpath
         return cur
     if isinstance(cur, cattrs.ForbiddenExtraKeysError):
-        return ConversionError(
-            expected, value, f"unknown keys: {', '.join(sorted(cur.extra_fields))}"
-        )
+        return _unknown_keys(cur, path)
     if isinstance(cur, KeyError):
         return ConversionError(expected, value, f"missing required key {path.lstrip('.')}")
     if tp is not None and _secret_at(tp, steps):
@@ -708,8 +731,8 @@ def _is_mapping(t: Any) -> bool:
     return (get_origin(t) or t) in (dict, Mapping, typing.MutableMapping)
 
 
-def _make_converter() -> cattrs.Converter:
-    conv = cattrs.Converter(detailed_validation=True, forbid_extra_keys=True)
+def _make_converter(*, forbid_extra_keys: bool = True) -> cattrs.Converter:
+    conv = cattrs.Converter(detailed_validation=True, forbid_extra_keys=forbid_extra_keys)
     for tp, fn in (
         (str, _struct_str),
         (int, _struct_int),
@@ -740,6 +763,15 @@ def _make_converter() -> cattrs.Converter:
 
 #: The converter every source uses (text-aware; see the module docstring).
 converter: Final = _make_converter()
+_lenient: cattrs.Converter | None = None
+
+
+def _lenient_converter() -> cattrs.Converter:
+    """The same rules, but keys a class does not declare are ignored (``strict=False``)."""
+    global _lenient
+    if _lenient is None:
+        _lenient = _make_converter(forbid_extra_keys=False)
+    return _lenient
 
 
 def _order_key(tp: Any) -> Any:
@@ -749,15 +781,36 @@ def _order_key(tp: Any) -> Any:
     return tuple((a, _order_key(a)) for a in args) if args else None
 
 
-def structure_hook(tp: Any) -> Callable[[Any], Any]:
-    """A one-argument function that structures raw data into *tp* (cached per type)."""
-    return _structure_hook(tp, _order_key(tp))
+def _holds_union(tp: Any) -> bool:
+    return _is_union(tp) or any(_holds_union(a) for a in get_args(tp) if a is not Ellipsis)
+
+
+def _fresh(conv: cattrs.Converter, tp: Any) -> Callable[[Any, Any], Any]:
+    """The hook for *tp*, built here (not taken from cattrs' dispatch cache) when a union
+    is inside it: the cache keys by type equality, and ``list[int | str]`` equals
+    ``list[str | int]``, whose union rule (declaration order) differs."""
+    if _is_union(tp):
+        return _union_hook(tp, conv)
+    if _holds_union(tp):
+        if _is_items(tp):
+            return _items_hook(tp, conv)
+        if _is_mapping(tp):
+            return _mapping_hook(tp, conv)
+    return conv.get_structure_hook(tp)
+
+
+def structure_hook(tp: Any, *, strict: bool = True) -> Callable[[Any], Any]:
+    """A one-argument function that structures raw data into *tp* (cached per type).
+
+    With *strict* false, keys that a class inside *tp* does not declare are ignored.
+    """
+    return _structure_hook(tp, _order_key(tp), strict)
 
 
 @cache
-def _structure_hook(tp: Any, _order: Any) -> Callable[[Any], Any]:
-    # A top-level union is built here, not taken from cattrs' dispatch cache (see _order_key).
-    hook = _union_hook(tp, converter) if _is_union(tp) else converter.get_structure_hook(tp)
+def _structure_hook(tp: Any, _order: Any, strict: bool = True) -> Callable[[Any], Any]:
+    conv = converter if strict else _lenient_converter()
+    hook = _fresh(conv, tp)
     hide = has_secret(tp)
 
     def run(value: Any) -> Any:

@@ -402,7 +402,13 @@ def _adopt(obj: Any, node: Any, name: str) -> None:
     if child is None:
         return
     cnode = child._vein
-    if cnode.parent is not None and (cnode.parent is not node or cnode.name != name):
+    shared_default = schema_of(type(obj)).fields[name].attribute.default is child
+    if shared_default or (
+        cnode.parent is not None and (cnode.parent is not node or cnode.name != name)
+    ):
+        # ``database: Database = Database()``: that one object is the default of every
+        # instance (attrs hands it to each); each gets its own copy, or a write to one
+        # instance (or a load) would change the default of all the others.
         child = copy.deepcopy(child)
         object.__setattr__(obj, name, child)
         cnode = child._vein

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from ..errors import ErrorEntry, ValidationError
-from ..structuring import ConversionError, is_null
+from ..structuring import ConversionError, is_null, structure_hook
 from .collections import copy_of, detach, reattach, wrap
 from .events import MISSING, Change, emit
 from .provenance import DEFAULT, RUNTIME, Provenance
@@ -164,11 +164,15 @@ def _flatten(
             if runtime:
                 value = (
                     spec.check(raw)
-                    if spec.check is not None and type(raw) is not spec.fast_type
+                    if spec.check is not None
+                    and type(raw) is not spec.fast_type
+                    and spec.attribute.converter is None  # else: checked after it runs
                     else raw
                 )
-            else:
+            elif doc.strict:
                 value = spec.structure(raw)
+            else:  # strict=False reaches classes inside lists and dicts too
+                value = structure_hook(spec.type, strict=False)(raw)
         except ConversionError as exc:
             where = _locate_inside(doc, here, exc.subpath)
             errors.append(ErrorEntry(path + exc.subpath, exc.render(spec.secret), where))
@@ -452,6 +456,7 @@ def _validate(targets: _Targets, planned: Flat, errors: list[ErrorEntry]) -> Fla
                     ErrorEntry(path, "is read-only at runtime; set it from a source instead", prov)
                 )
                 continue
+        step = "converter"
         try:
             conv: Any = a.converter  # attrs' stubs do not declare Converter's attributes
             if conv is not None:
@@ -465,13 +470,21 @@ def _validate(targets: _Targets, planned: Flat, errors: list[ErrorEntry]) -> Fla
                     value = inner(*args)
                 else:
                     value = conv(value)
+                if prov is RUNTIME and spec.check is not None and type(value) is not spec.fast_type:
+                    # Like an assignment: the converter first, then the type check (which
+                    # flatten left for here).
+                    value = spec.check(value)
+            step = "validator"
             if a.validator is not None:
                 a.validator(obj, a, value)
+        except ConversionError as exc:
+            errors.append(ErrorEntry(path, exc.render(spec.secret), prov))
+            continue
         except Exception as exc:
             if spec.secret:
-                msg = f"rejected by its converter or validator ({type(exc).__name__}; value hidden: secret field)"
+                msg = f"rejected by its {step} ({type(exc).__name__}; value hidden: secret field)"
             else:
-                msg = f"rejected by its converter or validator: {exc or type(exc).__name__}"
+                msg = f"rejected by its {step}: {exc or type(exc).__name__}"
             errors.append(ErrorEntry(path, msg, prov))
             continue
         final[path] = (value, prov)
@@ -820,7 +833,8 @@ def _build(
             else:
                 child = spec.default_value(obj)
                 if child is not None:
-                    if child._vein.parent is not None:
+                    # A shared default object (``db: Db = Db()``) is copied, as by __init__.
+                    if child._vein.parent is not None or child is spec.attribute.default:
                         import copy
 
                         child = copy.deepcopy(child)

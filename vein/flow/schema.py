@@ -172,6 +172,14 @@ def build_schema(cls: type, dynamic: bool) -> Schema:
         tp = a.type if a.type is not None else Any
         info = info_of(a)
         nested = tp if is_flow_class(tp) else None
+        if nested is not None and info.secret:
+            # A section is no value to mask: its leaves have their own events, errors and
+            # CLI rows, which a flag on the section would not reach.
+            raise SchemaError(
+                f"{cls.__qualname__}.{a.name}: secret=True on a section ({tp.__qualname__}); "
+                f"mark the secret fields of {tp.__qualname__} with vein.field(secret=True) "
+                "instead"
+            )
         fast, check = runtime_check(tp)
         fields[a.name] = FieldSpec(
             name=a.name,

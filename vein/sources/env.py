@@ -274,10 +274,19 @@ class EnvSource:
         return value
 
     def _unknown(self, var: str, emap: EnvMap) -> None:
-        hint = did_you_mean(var.upper(), list(emap.names))
+        prefix = emap.prefix
+        hint = ""
+        if prefix and not prefix.endswith("_") and var[len(prefix) : len(prefix) + 1] == "_":
+            # from_env("APP") with APP_TIMEOUT: the prefix lacks its separator.
+            hint = f" (did you mean the prefix {prefix + '_'!r}? the prefix is matched as given)"
+        if not hint:
+            hint = did_you_mean(var.upper(), list(emap.names))
         msg = f"environment variable {var} matches no field{hint}; it was ignored"
         self.warnings.append(msg)
-        logger.warning("%s", msg)
+        if logger.hasHandlers():
+            # Only where logging is set up: with no handler at all, Python's last-resort
+            # handler would print the message a second time beside the warning.
+            logger.warning("%s", msg)
         warnings.warn(msg, VeinWarning, stacklevel=_caller_level())
 
     def _schemaless(self, found: dict[str, str]) -> Document:

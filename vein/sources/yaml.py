@@ -165,19 +165,35 @@ class _Walker:
 
     def mapping(self, node: Any, path: tuple[str, ...], depth: int) -> dict[str, Any]:
         yaml = self.yaml
-        out: dict[str, Any] = {}
+        explicit: list[tuple[Any, Any]] = []
         merged: list[Any] = []
         for key_node, value_node in node.value:
-            if (
+            if key_node.tag == _Y + "merge" or (
                 isinstance(key_node, yaml.ScalarNode)
                 and key_node.tag == PLAIN_TAG
                 and key_node.value == "<<"
             ):
                 merged.append(value_node)
-                continue
-            if key_node.tag == _Y + "merge":
-                merged.append(value_node)
-                continue
+            else:
+                explicit.append((key_node, value_node))
+        combined: dict[str, Any] = {}
+        if merged:
+            # Merge keys: explicit keys win; among merged maps the first one wins.  The
+            # merged maps are walked first, so the locations the explicit keys record
+            # next win too -- without a scan of the marks per merge, which made a bomb of
+            # nested merges quadratic.
+            sources: list[Any] = []
+            for m in merged:
+                if isinstance(m, yaml.SequenceNode):
+                    sources.extend(m.value)
+                else:
+                    sources.append(m)
+            for src in reversed(sources):  # earlier maps overwrite later ones
+                if not isinstance(src, yaml.MappingNode):
+                    raise self.fail(src, "a merge key (<<) takes a mapping or a list of mappings")
+                combined.update(self.walk(src, path, depth + 1))
+        out: dict[str, Any] = {}
+        for key_node, value_node in explicit:
             key = self.key_text(key_node)
             if key in out:
                 raise self.fail(key_node, f"duplicate key {key!r} in this mapping")
@@ -185,28 +201,9 @@ class _Walker:
             mark = key_node.start_mark
             self.marks[here] = (mark.line + 1, mark.column + 1)
             out[key] = self.walk(value_node, here, depth + 1)
-        if merged:
-            # Merge keys: explicit keys win; among merged maps the first one wins.  The
-            # same holds for locations: an explicit key keeps its own line and column.
-            n = len(path)
-            explicit = {
-                p: m for p, m in self.marks.items() if len(p) > n and p[:n] == path and p[n] in out
-            }
-            sources: list[Any] = []
-            for m in merged:
-                if isinstance(m, yaml.SequenceNode):
-                    sources.extend(m.value)
-                else:
-                    sources.append(m)
-            combined: dict[str, Any] = {}
-            for src in reversed(sources):  # earlier maps overwrite later ones
-                if not isinstance(src, yaml.MappingNode):
-                    raise self.fail(src, "a merge key (<<) takes a mapping or a list of mappings")
-                combined.update(self.walk(src, path, depth + 1))
-            for k, v in combined.items():
-                if k not in out:
-                    out[k] = v
-            self.marks.update(explicit)
+        for k, v in combined.items():
+            if k not in out:
+                out[k] = v
         return out
 
 
