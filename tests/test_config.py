@@ -1072,6 +1072,42 @@ class TestTypedGlobal:
         with pytest.raises(LookupError):
             vein.config.typed(Settings)
 
+    def test_use_a_class_builds_it_from_defaults_and_sources(self, env: pytest.MonkeyPatch) -> None:
+        settings = vein.config.use(Settings)
+        assert isinstance(settings, Settings) and settings.timeout == 30.0
+        assert vein.config.typed(Settings) is settings
+        env.setenv("APP_TIMEOUT", "7")
+        settings = vein.config.use(Settings, vein.from_env("APP_"))
+        assert vein.config.typed(Settings).timeout == 7.0
+        assert str(settings.explain("timeout")) == "env APP_TIMEOUT"
+
+    @pytest.mark.parametrize(
+        ("arg", "message"),
+        [
+            (42, r"takes a flow class .* or an instance of one, not int 42$"),
+            ("Settings", r"not str 'Settings'$"),
+            ({"timeout": 1}, r"not dict .*; to add these keys to the schema-less config, call config\.update"),
+            (dict, r"not the class dict; decorate dict with @vein.flow"),
+            (types.SimpleNamespace(timeout=1), r"not an instance of SimpleNamespace"),
+            (vein.Config(), r"is a schema-less config"),
+            (Config, r"the class Config is a schema-less config"),
+        ],
+    )
+    def test_use_refuses_what_is_not_a_flow_class_or_instance(self, arg: Any, message: str) -> None:
+        with pytest.raises(TypeError, match=message):
+            vein.config.use(arg)
+        with pytest.raises(LookupError, match=r"nothing is installed"):
+            vein.config.typed(Settings)
+
+    def test_use_takes_sources_only_with_a_class_and_typed_takes_a_class(self) -> None:
+        with pytest.raises(TypeError, match=r"sources only with a class: use\(Settings, \*sources\)"):
+            vein.config.use(Settings(), {"timeout": 1})  # type: ignore[call-overload]
+        with pytest.raises(TypeError, match=r"typed\(\) takes the class .* not an instance of Settings"):
+            vein.config.typed(Settings())  # type: ignore[arg-type]
+        vein.config.use(Settings())
+        with pytest.raises(LookupError, match=r"no OtherSettings .* \(Settings is installed\)"):
+            vein.config.typed(OtherSettings)
+
     def test_the_typed_object_and_the_schema_less_keys_are_separate(self) -> None:
         settings = vein.config.use(Settings())
         vein.config.feature.flag = True
@@ -1102,6 +1138,9 @@ class TestTypedGlobal:
             reveal_type(settings)
             reveal_type(vein.config.typed(Settings).timeout)
             vein.config.typed(Settings).timout
+            built = vein.config.use(Settings, vein.from_env("APP_"))
+            reveal_type(built)
+            built.timeout = "fast"
             """,
         )
         repo = Path(__file__).resolve().parents[1]
@@ -1118,7 +1157,9 @@ class TestTypedGlobal:
         assert 'Revealed type is "typed_user.Settings"' in out, out
         assert 'Revealed type is "float"' in out, out
         assert '"Settings" has no attribute "timout"' in out, out
-        assert proc.returncode == 1  # exactly because of the typo
+        assert out.count('Revealed type is "typed_user.Settings"') == 2, out
+        assert 'Incompatible types in assignment (expression has type "str", variable has type "float")' in out, out
+        assert proc.returncode == 1  # exactly because of the typo and the bad assignment
 
 
 # --- reset ----------------------------------------------------------------------------------

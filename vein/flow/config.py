@@ -20,13 +20,15 @@ import sys
 import types
 import weakref
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, overload
+
+import attrs
 
 from .declare import Flow, FlowMeta
 from .events import MISSING
 from .layers import KEY_DOT, Flat, _Targets, update
 from .provenance import DEFAULT, Provenance
-from .schema import SCHEMA_ATTR, Schema, SchemaError, did_you_mean
+from .schema import SCHEMA_ATTR, Schema, SchemaError, did_you_mean, is_flow_class
 from .state import new_node
 
 __all__ = ["Config", "redacted"]
@@ -499,21 +501,54 @@ class Config(Flow, metaclass=_ConfigMeta):
 
     # --- the process-wide config --------------------------------------------------------
 
-    def use(self, settings: T) -> T:
+    @overload
+    def use(self, settings: type[T], /, *sources: Any) -> T: ...
+    @overload
+    def use(self, settings: T, /) -> T: ...
+
+    def use(self, settings: Any, /, *sources: Any) -> Any:
         """Install a typed flow object as the process-wide config and return it.
 
-        Anywhere in the program, ``vein.config.typed(Settings)`` gives it back with its
-        type, so type checkers check every access.  The schema-less keys of this config
-        are a separate store: the typed object is reached only through ``typed()``.
+        ``use(Settings, *sources)`` builds it first, like ``vein.load(Settings, *sources)``
+        (defaults plus the sources, atomically); ``use(settings)`` installs an instance
+        made elsewhere.  Anywhere in the program, ``vein.config.typed(Settings)`` gives
+        it back with its type, so type checkers check every access.  The schema-less keys
+        of this config are a separate store: the typed object is reached only through
+        ``typed()``.
         """
+        if isinstance(settings, type):
+            _check_flow_class(settings, "use")
+            from .layers import load
+
+            settings = load(settings, sources)
+        else:
+            _check_flow_class(type(settings), "use", settings)
+            if sources:
+                raise TypeError(
+                    "config.use() takes sources only with a class: use(Settings, *sources); "
+                    f"to apply them to this {type(settings).__name__}, call its update()"
+                )
         object.__setattr__(self, "_typed", settings)
         return settings
 
     def typed(self, cls: type[T]) -> T:
         """The typed config installed with :meth:`use`, checked to be a *cls*."""
+        if not isinstance(cls, type):
+            raise TypeError(
+                f"config.typed() takes the class of the installed config (typed(Settings)), "
+                f"not {_describe(cls)}"
+            )
         typed = self._typed
         if not isinstance(typed, cls):
-            raise LookupError(f"no {cls.__name__} is installed as the config (see Config.use)")
+            installed = (
+                "nothing is installed"
+                if typed is None
+                else f"{type(typed).__qualname__} is installed"
+            )
+            raise LookupError(
+                f"no {cls.__name__} is installed as the config ({installed}); install one "
+                f"with vein.config.use({cls.__name__}) or vein.config.use(instance)"
+            )
         return typed
 
     def reset(self) -> None:
@@ -556,6 +591,35 @@ def redacted(value: Any) -> Any:
 def _blank(value: Any) -> bool:
     """Nothing to hide: shown as it is even under a secret key."""
     return value is None or (isinstance(value, str) and not value)
+
+
+def _describe(value: Any) -> str:
+    if type(value).__module__ != "builtins":
+        return f"an instance of {type(value).__qualname__}"
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
+
+
+def _check_flow_class(cls: type, method: str, value: Any = MISSING) -> None:
+    """*cls* must be a flow class other than the schema-less config (for use())."""
+    given = _describe(value) if value is not MISSING else f"the class {cls.__qualname__}"
+    if issubclass(cls, Config):
+        raise TypeError(
+            f"config.{method}() installs a typed schema; {given} is a schema-less config "
+            "(vein.config itself is the process-wide one)"
+        )
+    if is_flow_class(cls):
+        return
+    if value is not MISSING and isinstance(value, Mapping):
+        hint = "; to add these keys to the schema-less config, call config.update(mapping)"
+    elif value is MISSING or attrs.has(cls) or hasattr(cls, "__annotations__"):
+        hint = f"; decorate {cls.__qualname__} with @vein.flow (or subclass vein.Flow)"
+    else:
+        hint = ""
+    raise TypeError(
+        f"config.{method}() takes a flow class (@vein.flow or a vein.Flow subclass) or an "
+        f"instance of one, not {given}{hint}"
+    )
 
 
 def _split(path: str) -> list[str]:
