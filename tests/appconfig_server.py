@@ -9,16 +9,21 @@ It speaks the real REST protocol as boto3 sends it, on 127.0.0.1 only:
   (empty when this session already has the newest version) and the headers
   ``Next-Poll-Configuration-Token``, ``Next-Poll-Interval-In-Seconds``, ``Content-Type`` and
   ``Version-Label``.  Tokens are single use (a reused token -> ``400 BadRequestException``,
-  the strict behaviour), expire 24 h after they were issued (``Problem: Expired``), and a
-  poll before the previous answer's interval has passed gets ``400 BadRequestException:
-  Request too early`` (``PollIntervalNotSatisfied``), as real AWS answers;
+  the strict behaviour), expire 24 h after they were issued (``Problem: Expired``) --
+  with *session_ttl*, also once their session is that old (the strict reading of "tokens
+  live up to 24 hours") -- and a poll before the previous answer's interval has passed
+  gets ``400 BadRequestException: Request too early`` (``PollIntervalNotSatisfied``), as
+  real AWS answers.  *poll_interval* is what the server advises; real AppConfig never
+  says less than 15 s, but tests may ask for less (even 0) to run in real time quickly;
 * ``GET /applications/{app}/environments/{env}/configurations/{profile}`` -- the AppConfig
   Agent's endpoint: the newest version with ``Configuration-Version`` and ``Version-Label``.
 
 Errors use the rest-json shape botocore parses (``x-amzn-ErrorType`` header plus a JSON body
 with ``Message``, ``Reason``, ``Details``).  Time comes from an injectable clock
 (:class:`FakeClock`), so a test jumps 24 h without sleeping.  :meth:`AppConfigServer.fail_next`
-injects faults; :attr:`AppConfigServer.requests` records every request.
+injects faults (a slow answer waits until :meth:`~AppConfigServer.release_slow`, or
+``slow_seconds``); :attr:`AppConfigServer.requests` records every request, and
+:meth:`~AppConfigServer.wait_until` waits (bounded) for one to arrive.
 """
 
 from __future__ import annotations
@@ -27,7 +32,6 @@ import json
 import secrets
 import socket
 import threading
-import time
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -99,6 +103,7 @@ class _Session:
     id: int
     key: tuple[str, str, str]
     interval: int
+    started: float
     served: int | None = None
 
 
@@ -118,12 +123,14 @@ class AppConfigServer:
         *,
         poll_interval: int = 60,
         token_ttl: float = 24 * 3600,
+        session_ttl: float | None = None,
         strict_reuse: bool = True,
         slow_seconds: float = 0.3,
     ) -> None:
         self.clock = clock if clock is not None else FakeClock()
         self.poll_interval = poll_interval
         self.token_ttl = token_ttl
+        self.session_ttl = session_ttl
         self.strict_reuse = strict_reuse
         self.slow_seconds = slow_seconds
         self.requests: list[Recorded] = []
@@ -133,6 +140,8 @@ class AppConfigServer:
         self._faults: list[_Fault] = []
         self._connections: set[socket.socket] = set()
         self._lock = threading.RLock()
+        self._arrived = threading.Condition(self._lock)  # notified on every request
+        self._release = threading.Event()  # set: the slow answers waiting now go out
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -156,6 +165,7 @@ class AppConfigServer:
 
     def stop(self) -> None:
         """Stop serving and close every open connection (as a server that went away)."""
+        self.release_slow()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -225,7 +235,19 @@ class AppConfigServer:
         with self._lock:
             self._faults.append(_Fault(kind, op, times))
 
+    def release_slow(self) -> None:
+        """Let every slow answer that is waiting now go out (later ones wait again)."""
+        with self._lock:
+            event, self._release = self._release, threading.Event()
+        event.set()
+
     # --- what tests assert -------------------------------------------------------------
+
+    def wait_until(self, predicate: Any, timeout: float = 5.0) -> bool:
+        """Wait (at most *timeout* real seconds) until *predicate()* is true; checked as
+        each request arrives."""
+        with self._arrived:
+            return self._arrived.wait_for(predicate, timeout)
 
     def of(self, op: str) -> list[Recorded]:
         with self._lock:
@@ -310,7 +332,7 @@ class AppConfigServer:
                 return _not_found("ConfigurationProfile", profile)
             sid = len(self._sessions) + 1
             interval = minimum if minimum is not None else self.poll_interval
-            self._sessions[sid] = _Session(sid, (app, env, profile), interval)
+            self._sessions[sid] = _Session(sid, (app, env, profile), interval, self._now())
             token = self._new_token(sid, self._now())
         return (
             201,
@@ -328,7 +350,9 @@ class AppConfigServer:
             if token is None:
                 rec.rejection = "invalid"
                 return _bad_token("Invalid configuration token", "Corrupted")
-            if fault == "expired" or now - token.issued_at > self.token_ttl:
+            session = self._sessions[token.session]
+            too_old = self.session_ttl is not None and now - session.started > self.session_ttl
+            if fault == "expired" or now - token.issued_at > self.token_ttl or too_old:
                 token.used = True
                 rec.rejection = "expired"
                 return _bad_token("Token expired", "Expired")
@@ -338,7 +362,6 @@ class AppConfigServer:
             if now < token.not_before:
                 rec.rejection = "early"
                 return _bad_token("Request too early", "PollIntervalNotSatisfied")
-            session = self._sessions[token.session]
             versions = self.deployments.get(session.key)
             if not versions:
                 return _not_found("Deployment", "/".join(session.key))
@@ -406,10 +429,12 @@ class AppConfigServer:
         )
         if op == "get":
             rec.token = (rec.query.get("configuration_token") or [""])[0] or None
-        with self._lock:
-            self.requests.append(rec)
         fault = self._take_fault(op) if op != "other" else None
         rec.fault = fault
+        with self._arrived:
+            release = self._release
+            self.requests.append(rec)
+            self._arrived.notify_all()
         if fault == "drop":
             handler.close_connection = True
             try:
@@ -441,7 +466,7 @@ class AppConfigServer:
         status, headers, payload = answer
         rec.status, rec.response_headers, rec.response_body = status, headers, payload
         if fault == "slow":
-            time.sleep(self.slow_seconds)
+            release.wait(self.slow_seconds)  # real time: the client's timeout is what is tested
         try:
             handler.send_response(status)
             for name, value in headers.items():
