@@ -224,6 +224,22 @@ def test_never_polls_early(
         assert after.at - before.at >= INTERVAL
 
 
+def test_the_servers_advice_is_honoured_even_when_short(
+    server: AppConfigServer, source: AppConfigSource, clock: FakeClock
+) -> None:
+    """Whatever interval the server says is what vein waits -- 0 too (a test server may
+    say it; real AppConfig never says less than 15 s): no floor, no default in its place."""
+    server.poll_interval = 0
+    deploy(server, {"timeout": 5})
+    settings = vein.load(Settings, source)
+    assert source.next_poll_at == clock.monotonic()  # may ask again at once
+    deploy(server, {"timeout": 6})
+    assert source.changed() is True  # no time passed: still not early
+    settings.update(source)
+    assert settings.timeout == 6.0
+    assert server.rejections() == []
+
+
 def test_min_poll_interval_is_sent_and_honoured(
     server: AppConfigServer, client: Any, clock: FakeClock
 ) -> None:
@@ -267,6 +283,29 @@ def test_content_types(
     assert settings.name == "1.10"  # YAML/JSON text kept for a str field
 
 
+def test_format_override_reads_what_sniffing_gets_wrong(
+    server: AppConfigServer, client: Any, clock: FakeClock
+) -> None:
+    # YAML flow style starts with "{": sniffed as JSON, which it is not
+    deploy(server, "{timeout: 5}", content_type="application/octet-stream", version="1")
+    err = error_of(vein.load, Settings, vein.from_appconfig(APP, ENV, client=client, clock=clock))
+    assert "invalid JSON" in str(err) and "(version 1)" in str(err)
+    src = vein.from_appconfig(APP, ENV, client=client, clock=clock, format="yaml")
+    assert vein.load(Settings, src).timeout == 5.0
+
+
+def test_format_override_reads_an_unknown_content_type(
+    server: AppConfigServer, client: Any, clock: FakeClock
+) -> None:
+    deploy(server, '{"timeout": 5, "name": "1.10"}', content_type="application/vnd.acme+settings")
+    err = error_of(vein.load, Settings, vein.from_appconfig(APP, ENV, client=client, clock=clock))
+    assert "cannot read content type 'application/vnd.acme+settings'" in str(err)
+    assert "format='json'" in str(err)  # the message says what to do
+    src = vein.from_appconfig(APP, ENV, client=client, clock=clock, format="json")
+    settings = vein.load(Settings, src)
+    assert (settings.timeout, settings.name) == (5.0, "1.10")
+
+
 def test_charset_other_than_utf8(server: AppConfigServer, source: AppConfigSource) -> None:
     deploy(
         server,
@@ -305,6 +344,8 @@ def test_unreadable_content_is_a_source_error(
     err = error_of(vein.load, Settings, source)
     assert message in str(err)
     assert str(err).startswith("appconfig myapp/prod/default")
+    # a version was received and cannot be read: not a failed poll (a watcher says rejected)
+    assert getattr(err, "transient", False) is False
 
 
 def test_values_are_validated_like_any_source(
@@ -356,6 +397,9 @@ def test_fault_on_poll_keeps_state_and_recovers(
     err = error_of(settings.update, source)
     assert settings.timeout == 5.0 and seen == []
     assert "appconfig myapp/prod/default" in str(err)
+    # no version was received: a failed poll, and no private class in what users read
+    assert type(err) is vein.SourceError and err.transient is True  # type: ignore[attr-defined]
+    assert "will retry" not in str(err)  # the watcher says when; the source does not guess
     for token in server.issued_tokens():
         assert token not in str(err)
     # backing off: no call before the back-off has passed
@@ -378,6 +422,7 @@ def test_fault_on_session_start(
     server.fail_next(fault, op="start")
     err = error_of(vein.load, Settings, source)
     assert "StartConfigurationSession" in str(err)
+    assert type(err) is vein.SourceError and err.transient is True  # type: ignore[attr-defined]
     settings = vein.load(Settings, source)  # a first load does not wait for the back-off
     assert settings.timeout == 5.0
 
@@ -690,6 +735,33 @@ def test_session_region_and_endpoint_arguments(server: AppConfigServer, clock: F
     assert vein.load(Settings, src).timeout == 4.0
     assert "Credential=k2/" in server.of("start")[0].headers["Authorization"]
     assert "/eu-west-1/appconfig/" in server.of("start")[0].headers["Authorization"]
+
+
+def test_the_client_vein_makes_gives_up_after_timeout(
+    server: AppConfigServer, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connect and read timeouts of *timeout* s (not botocore's 60 s), the rest standard."""
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # boto3's own setting, still honoured
+    deploy(server, {"timeout": 5})
+    src = vein.from_appconfig(APP, ENV, endpoint_url=server.endpoint_url, clock=clock, timeout=0.1)
+    settings = vein.load(Settings, src)
+    config = src._get_client().meta.config
+    assert (config.connect_timeout, config.read_timeout) == (0.1, 0.1)
+    assert config.retries == {"total_max_attempts": 1, "mode": "standard"}
+    server.slow_seconds = 5.0  # held until released: only the client's timeout ends the wait
+    server.fail_next("slow", op="get")
+    clock.advance(INTERVAL)
+    assert src.changed() is True
+    err = error_of(settings.update, src)
+    assert "timeout" in str(err).lower() and err.transient is True  # type: ignore[attr-defined]
+    server.release_slow()
+    # a client given by the user keeps its own settings
+    mine = make_client(server)
+    vein.from_appconfig(APP, ENV, client=mine, clock=clock)
+    assert mine.meta.config.read_timeout == 60
+    for bad in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="timeout"):
+            vein.from_appconfig(APP, ENV, timeout=bad)
 
 
 def test_no_region_is_a_source_error(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> None:

@@ -14,7 +14,11 @@ follows the AppConfigData rules:
   server answers ``BadRequestException`` (expired or invalid token);
 * throttling (429), server errors (5xx) and network faults raise :class:`vein.SourceError`
   for that poll; the source stays usable and the next poll backs off (1 s, doubling, at most
-  5 minutes) -- the watcher reports the error and keeps the last good state;
+  5 minutes) -- the watcher reports the error and keeps the last good state.  Such an error
+  has ``transient = True``: no version was received (a watcher reports it as a failed poll),
+  unlike an error for a version that was received and cannot be read (a rejected version);
+* the client vein makes gives up on a request after *timeout* seconds (connect and read),
+  so a poll never hangs for botocore's default 60 s (a watcher's ``stop()`` waits for it);
 * the body is decoded by its ``Content-Type``: ``application/json``, ``application/x-yaml``
   (also ``application/yaml``, ``text/yaml``); ``text/plain``, ``application/octet-stream``
   or no type are read as JSON when they start with ``{`` or ``[`` and as YAML otherwise;
@@ -62,6 +66,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import math
 import re
 import threading
 import time
@@ -186,6 +191,8 @@ class AppConfigSource:
         ):
             if not isinstance(value, str) or not value:
                 raise ValueError(f"from_appconfig(): {what} must be a non-empty string")
+        if not (isinstance(timeout, int | float) and 0 < timeout < math.inf):
+            raise ValueError("from_appconfig(): timeout must be a positive number of seconds")
         if format not in (None, "json", "yaml"):
             raise ValueError(f"from_appconfig(): format must be 'json' or 'yaml', not {format!r}")
         if (
@@ -284,10 +291,12 @@ class AppConfigSource:
             if self._content is None:
                 if now < self._server_next:
                     wait = self._server_next - now
-                    raise SourceError(
-                        f"no configuration received yet; the server allows the next poll in "
-                        f"{wait:.0f} s",
-                        source=self.display,
+                    raise _failed_poll(
+                        SourceError(
+                            f"no configuration received yet; the server allows the next poll "
+                            f"in {wait:.0f} s",
+                            source=self.display,
+                        )
                     )
                 self._poll()  # a first load does not wait for our own back-off
             elif self._content == self._returned and now >= self.next_poll_at:
@@ -316,12 +325,17 @@ class AppConfigSource:
             self._failures += 1
             delay = min(BACKOFF_FIRST * 2 ** (self._failures - 1), BACKOFF_MAX)
             self._retry_at = now + delay
+            # Whatever went wrong here, no version was received: a failed poll, never a
+            # rejected version (decoding happens in read(), after this).
             if isinstance(exc, SourceError):
+                _failed_poll(exc)
                 raise
             # Never let anything but a VeinError out of a source.
             text = _scrub(str(exc), self._token)
-            raise SourceError(
-                f"unexpected failure ({type(exc).__name__}): {text}", source=self.display
+            raise _failed_poll(
+                SourceError(
+                    f"unexpected failure ({type(exc).__name__}): {text}", source=self.display
+                )
             ) from None
         self._failures = 0
         self._retry_at = float("-inf")
@@ -344,7 +358,13 @@ class AppConfigSource:
             raise SourceError(
                 "reading AWS AppConfig needs boto3: pip install 'vein[aws]'", source=self.display
             ) from None
-        kwargs: dict[str, Any] = {}
+        from botocore.config import Config
+
+        # botocore waits 60 s for an answer by default: a poll stuck that long would hold up
+        # a watcher's stop().  Retries and everything else stay boto3's standard settings.
+        kwargs: dict[str, Any] = {
+            "config": Config(connect_timeout=self.timeout, read_timeout=self.timeout)
+        }
         if self._region is not None:
             kwargs["region_name"] = self._region
         if self._endpoint_url is not None:
@@ -368,7 +388,12 @@ class AppConfigSource:
         }
         if self.min_poll_interval is not None:
             kwargs["RequiredMinimumPollIntervalInSeconds"] = int(self.min_poll_interval)
-        resp = self._call(client.start_configuration_session, "StartConfigurationSession", kwargs)
+        try:
+            resp = self._call(
+                client.start_configuration_session, "StartConfigurationSession", kwargs
+            )
+        except _Throttled as exc:
+            raise SourceError(str(exc), source=self.display) from None
         token = resp.get("InitialConfigurationToken")
         if not isinstance(token, str) or not token:
             raise SourceError(
@@ -411,9 +436,9 @@ class AppConfigSource:
                 {"ConfigurationToken": token},
                 token=token,
             )
-        except _Transient:
+        except _Throttled as exc:
             self._token = token  # rejected before use: the token is still good
-            raise
+            raise SourceError(str(exc), source=self.display) from None
         except _TooEarly:
             # The server's clock runs ahead of ours: the token was not taken; wait out an
             # interval and report "unchanged".
@@ -446,7 +471,9 @@ class AppConfigSource:
             self._store(body, resp.get("ContentType"), resp.get("VersionLabel"))
 
     def _interval(self, advised: Any) -> float:
-        if isinstance(advised, int | float) and advised > 0:
+        # Whatever the server says is honoured, 0 included (real AppConfig never says less
+        # than 15 s; a local test server may): vein adds no floor of its own.
+        if isinstance(advised, int | float) and advised >= 0:
             return float(advised)
         if self.min_poll_interval is not None:
             return float(self.min_poll_interval)
@@ -479,9 +506,7 @@ class AppConfigSource:
                     raise _Restart(what) from None
                 raise SourceError(what, source=self.display) from None
             if code in _TRANSIENT_CODES or status == 429 or status >= 500:
-                raise _Transient(
-                    f"{what} (will retry with back-off)", source=self.display
-                ) from None
+                raise _Throttled(what) from None
             if code == "ResourceNotFoundException" or status == 404:
                 kind = response.get("ResourceType")
                 hint = f" ({kind} not found)" if kind else ""
@@ -597,8 +622,22 @@ class AppConfigSource:
         return Document(data, locate, layer, self.strict)
 
 
-class _Transient(SourceError):
-    """Throttled or a server error: the token was not used; retry it after a back-off."""
+def _failed_poll(exc: SourceError) -> SourceError:
+    """Mark *exc* as a poll that received no version (network, throttling, server error).
+
+    The watcher reports such an error as a failed poll, to be retried, rather than as a
+    rejected version.
+    """
+    exc.transient = True  # type: ignore[attr-defined]
+    return exc
+
+
+class _Throttled(Exception):
+    """Throttled or a server error: the token was not used; retry it after a back-off.
+
+    Never leaves the source: it becomes a plain :class:`vein.SourceError` (a private class
+    name must not show in what users read).
+    """
 
 
 class _Restart(Exception):
@@ -688,7 +727,8 @@ def from_appconfig(
     *region* and *endpoint_url* are passed to the client vein makes.
 
     *agent_url* (e.g. ``"http://localhost:2772"``) reads the AppConfig Agent instead
-    (no boto3; *timeout* seconds per request).  *format* (``"json"``/``"yaml"``) decides how
+    (no boto3).  *timeout*: seconds to wait for the agent, or to connect to and hear from
+    AppConfig with the client vein makes (a *client* you give keeps its own settings).  *format* (``"json"``/``"yaml"``) decides how
     the body is read, whatever its content type.  *min_poll_interval* (15..86400 s) is sent
     as ``RequiredMinimumPollIntervalInSeconds`` (in agent mode: the least time between two
     requests to the agent).  *clock*: see the module docs.  *strict*:
