@@ -1,16 +1,19 @@
 """``obj.watch(...)``: live reload with real files, real threads and a real AppConfig client.
 
 Time is a :class:`FakeClock` wherever the test drives the polls (``start=False`` and
-``poll()``); the tests that run the background thread use the real clock with a small
-interval and wait for events with a bounded timeout -- no test asserts a latency.
+``poll()``), or a :class:`ThreadClock` when the real background thread runs on fake time;
+the tests of file events use the real clock with a small interval and wait for events
+with a bounded timeout -- no test asserts a latency.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -126,6 +129,51 @@ def watched(
     )
     settings.on_change(rec.change)
     return settings, watcher
+
+
+class ThreadClock(FakeClock):
+    """Fake time for a real watcher thread: its ``sleep`` blocks until the test advances
+    the clock past the end of the sleep (or ``wake()``), so the thread polls exactly when
+    fake time says, and :meth:`settle` tells when it has finished what it had to do."""
+
+    def __init__(self, start: float = 10_000.0) -> None:
+        super().__init__(start)
+        self._cond = threading.Condition()
+        self._epoch = 0  # advanced (or woken) how many times
+        self._idle = -1  # the epoch a sleeper last saw while still waiting for a later time
+        self._woken = False
+
+    def monotonic(self) -> float:
+        with self._cond:
+            return self.now
+
+    def advance(self, seconds: float) -> None:
+        with self._cond:
+            self.now += seconds
+            self._epoch += 1
+            self._cond.notify_all()
+
+    def sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + WAIT  # a bug must fail the test, not hang it
+        with self._cond:
+            until = self.now + max(0.0, seconds)
+            while self.now < until and not self._woken and time.monotonic() < deadline:
+                self._idle = self._epoch
+                self._cond.notify_all()
+                self._cond.wait(0.5)
+            self._idle = -1
+            self._woken = False
+
+    def wake(self) -> None:
+        with self._cond:
+            self._woken = True
+            self._epoch += 1
+            self._cond.notify_all()
+
+    def settle(self) -> None:
+        """Wait until the thread sleeps again, waiting for a time after now."""
+        with self._cond:
+            assert self._cond.wait_for(lambda: self._idle == self._epoch, WAIT), "thread busy"
 
 
 def vein_watch_threads() -> list[threading.Thread]:
@@ -554,12 +602,13 @@ def test_thread_survives_a_failing_handler_and_a_non_vein_exception(
         )
         settings.on_change("name", rec.change)
         with watcher:
+            kinds = lambda: {type(e) for e in heard}  # noqa: E731
             flaky.failing = True  # read() raises KeyError
+            assert rec.wait_for(lambda: KeyError in kinds())
             flaky.raise_in_changed = True  # changed() raises RuntimeError
+            assert rec.wait_for(lambda: RuntimeError in kinds())
             replace(config_file, "timeout: 5\nname: still-alive\ndatabase:\n  host: db1\n")
             assert rec.wait_for(lambda: rec.changes)  # the other source is still served
-            kinds = lambda: {type(e) for e in heard}  # noqa: E731
-            assert rec.wait_for(lambda: kinds() == {RuntimeError, KeyError})
             assert watcher.running
     assert settings.name == "still-alive"
     assert any("handler failed" in r.getMessage() for r in caplog.records)
@@ -736,6 +785,32 @@ def test_inotify_falls_back_to_polling(config_file: Path, rec: Recorder, clock: 
     assert vein_watch_threads() == []
 
 
+def test_without_watchdog_files_are_polled(
+    config_file: Path,
+    rec: Recorder,
+    thread_errors: list[Any],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``watchdog`` not installed: no file events, no error, and changes still arrive."""
+    for name in ("watchdog", "watchdog.events", "watchdog.observers"):
+        monkeypatch.setitem(sys.modules, name, None)  # `import watchdog...` now fails
+    with pytest.raises(ImportError):
+        import watchdog.events  # noqa: F401
+    settings = Settings()
+    with caplog.at_level(logging.DEBUG, logger="vein"):
+        with Watcher(
+            settings, [vein.from_yaml(config_file)], interval=0.02, on_error=rec.error
+        ) as w:
+            assert not w.inotify  # asked for (the default), not available: polling
+            settings.on_change(rec.change)
+            replace(config_file, "timeout: 5\nname: polled\ndatabase:\n  host: db1\n")
+            assert rec.wait_for(lambda: rec.changes)
+    assert [(c.path, c.new) for c in rec.changes] == [("name", "polled")]
+    assert rec.errors == [] and thread_errors == [] and vein_watch_threads() == []
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
 def test_real_clock_wakes_early() -> None:
     clock = RealClock()
     clock.wake()
@@ -889,28 +964,253 @@ def test_appconfig_expired_token_is_renewed_within_the_poll(
     assert rec.errors == [] and len(server.of("start")) == 2
 
 
-def test_appconfig_bad_deployment_keeps_state_then_next_good_applies(
+def test_appconfig_bad_deployment_is_reported_once_then_next_good_applies(
     server: AppConfigServer, appconfig: Any, clock: FakeClock, rec: Recorder
 ) -> None:
     deploy(server, {"timeout": 5, "name": "v1"}, "1")
     settings = Settings()
     watcher = settings.watch(appconfig, interval=1, clock=clock, start=False, on_error=rec.error)
+    settings.on_change(rec.change)
     server.deploy(APP, ENV, PROFILE, '{"timeout": 5, "name": ', version="2")  # broken JSON
-    clock.advance(SERVER_INTERVAL)
-    watcher.poll()
-    deploy(server, {"timeout": 5, "database": {"port": 99999}}, "3")  # invalid value
-    clock.advance(SERVER_INTERVAL)
-    watcher.poll()
-    assert [type(e) for e in rec.errors][:1] == [vein.SourceError]
-    assert any(isinstance(e, vein.ValidationError) for e in rec.errors)
-    assert settings.name == "v1" and settings.database.port == 5432
-    deploy(server, {"timeout": 5, "name": "v4"}, "4")
-    for _ in range(SERVER_INTERVAL * 3):
+    for _ in range(5 * SERVER_INTERVAL):  # five server intervals, a poll a second
         clock.advance(1)
         watcher.poll()
-        if settings.name == "v4":
-            break
+    (broken,) = rec.errors  # once, though the server was asked again and again
+    assert isinstance(broken, vein.SourceError) and "invalid JSON" in str(broken)
+    gets = server.of("get")
+    assert len(gets) == 1 + 5  # once per server interval: the version, then "unchanged"
+    assert all(r.response_body == b"" for r in gets[2:])
+    deploy(server, {"timeout": 5, "database": {"port": 99999}}, "3")  # invalid value
+    for _ in range(5 * SERVER_INTERVAL):
+        clock.advance(1)
+        watcher.poll()
+    assert [type(e) for e in rec.errors] == [vein.SourceError, vein.ValidationError]
+    assert "database.port" in str(rec.errors[1])
+    assert settings.name == "v1" and settings.database.port == 5432 and rec.changes == []
+    deploy(server, {"timeout": 5, "name": "v4"}, "4")
+    for _ in range(SERVER_INTERVAL):
+        clock.advance(1)
+        watcher.poll()
     assert settings.name == "v4"
+    assert [(c.path, c.new) for c in rec.changes] == [("name", "v4")]
+    assert len(rec.errors) == 2
+
+
+def test_appconfig_agent_bad_deployment_is_reported_once(
+    server: AppConfigServer, clock: FakeClock, rec: Recorder
+) -> None:
+    """Agent mode: the agent serves the same bad version on every request; heard once."""
+    agent = vein.from_appconfig(APP, ENV, PROFILE, agent_url=server.agent_url, clock=clock)
+    deploy(server, {"timeout": 5, "name": "v1"}, "1")
+    settings = Settings()
+    watcher = settings.watch(agent, interval=1, clock=clock, start=False, on_error=rec.error)
+    server.deploy(APP, ENV, PROFILE, "name: [v2\n", "application/x-yaml", version="2")
+    for _ in range(30):
+        clock.advance(1)
+        watcher.poll()
+    (broken,) = rec.errors
+    assert "invalid YAML" in str(broken) and "(version 2)" in str(broken)
+    assert len(server.of("agent")) >= 30  # the agent was asked every time
+    deploy(server, {"timeout": 5, "database": {"port": 99999}}, "3")
+    for _ in range(30):
+        clock.advance(1)
+        watcher.poll()
+    assert [type(e) for e in rec.errors] == [vein.SourceError, vein.ValidationError]
+    assert settings.name == "v1"
+    deploy(server, {"timeout": 5, "name": "v4"}, "4")
+    clock.advance(1)
+    assert [(c.path, c.new) for c in watcher.poll()] == [("name", "v4")]
+    assert len(rec.errors) == 2
+
+
+def test_appconfig_failed_poll_and_rejected_version_are_told_apart(
+    server: AppConfigServer,
+    appconfig: Any,
+    clock: FakeClock,
+    rec: Recorder,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    deploy(server, {"name": "v1"}, "1")
+    settings = Settings()
+    watcher = settings.watch(appconfig, interval=1, clock=clock, start=False, on_error=rec.error)
+    source = "from_appconfig('myapp', 'prod', 'default')"
+    deploy(server, {"name": "v2"}, "2")
+    with caplog.at_level(logging.ERROR, logger="vein"):
+        server.fail_next("throttle", op="get")
+        clock.advance(SERVER_INTERVAL)
+        watcher.poll()
+        server.fail_next("internal", op="get")
+        clock.advance(1)
+        watcher.poll()
+        clock.advance(2)
+        watcher.poll()  # recovered
+        assert settings.name == "v2"
+        server.deploy(APP, ENV, PROFILE, '{"name": ', version="3")
+        clock.advance(SERVER_INTERVAL)
+        watcher.poll()
+    logged = [r.getMessage() for r in caplog.records]
+    assert logged == [
+        f"watcher failed to poll {source} (will retry in 1 s); keeping the last good state: "
+        "SourceError: appconfig myapp/prod/default: GetLatestConfiguration failed: "
+        "ThrottlingException: Rate exceeded",
+        f"watcher failed to poll {source} (will retry in 2 s); keeping the last good state: "
+        "SourceError: appconfig myapp/prod/default: GetLatestConfiguration failed: "
+        "InternalServerException: Internal failure, please retry",
+        f"watcher rejected a new version of {source}; keeping the last good state: "
+        f"SourceError: {rec.errors[2]}",
+    ]
+    for line in logged:
+        assert not re.search(r"\b_[A-Za-z]", line), line  # no private names
+    assert str(rec.errors[2]).startswith(
+        "appconfig myapp/prod/default (version 3):1:10: invalid JSON"
+    )
+    assert [type(e) for e in rec.errors] == [vein.SourceError] * 3  # the public class itself
+    assert [getattr(e, "transient", False) for e in rec.errors] == [True, True, False]
+
+
+def test_appconfig_session_is_renewed_before_24h_and_not_earlier(
+    server: AppConfigServer, appconfig: Any, clock: FakeClock, rec: Recorder
+) -> None:
+    """Renewed between 23 h and 24 h of age: before its tokens can expire, never needlessly."""
+    server.session_ttl = 24 * 3600  # the strict reading: a session's tokens end with its 24 h
+    deploy(server, {"name": "v1"}, "1")
+    started = clock.monotonic()
+    settings = Settings()
+    watcher = settings.watch(appconfig, interval=1, clock=clock, start=False, on_error=rec.error)
+    settings.on_change(rec.change)
+    for hours, sessions in [(1, 1), (12, 1), (22.9, 1), (23.5, 2), (24.5, 2), (46, 2), (47, 3)]:
+        clock.advance(started + hours * 3600 - clock.monotonic())
+        assert watcher.poll() == []  # a new session resends the same version: no change
+        assert len(server.of("start")) == sessions, f"at {hours} h"
+    renewed = [(r.at - started) / 3600 for r in server.of("start")[1:]]
+    assert renewed == [23.5, 47]
+    assert server.rejections("expired") == []  # no expired token ever reached the server
+    assert rec.errors == [] and rec.changes == []
+    deploy(server, {"name": "v2"}, "2")
+    clock.advance(SERVER_INTERVAL)
+    assert [(c.path, c.new) for c in watcher.poll()] == [("name", "v2")]
+
+
+# --- AppConfig faults through the running background thread ----------------------------
+
+THREAD_FAULTS = [
+    ("slow", "get"),
+    ("drop", "get"),
+    ("throttle", "start"),
+    ("internal", "start"),
+    ("drop", "start"),
+    ("malformed", "start"),
+    ("notfound", "start"),
+    ("slow", "start"),
+    ("internal", "agent"),
+    ("notfound", "agent"),
+    ("malformed", "agent"),
+    ("drop", "agent"),
+    ("slow", "agent"),
+]
+
+
+@pytest.mark.parametrize(("fault", "op"), THREAD_FAULTS)
+def test_appconfig_fault_through_the_running_thread(
+    server: AppConfigServer,
+    rec: Recorder,
+    thread_errors: list[Any],
+    monkeypatch: pytest.MonkeyPatch,
+    fault: str,
+    op: str,
+) -> None:
+    """A fault while the real thread polls (fake time): the state is kept, on_error hears it
+    once, the next good deployment is applied, and stop() leaves no thread behind."""
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # boto3's own retries would sleep for real
+    clock = ThreadClock()
+    server.clock = clock
+    server.slow_seconds = WAIT  # a slow answer is held until released: the client gives up
+    timeout = 0.1 if fault == "slow" else 5.0
+    if op == "agent":
+        where: dict[str, Any] = {"agent_url": server.agent_url}
+    else:  # the client vein makes itself, with its timeouts
+        where = {"endpoint_url": server.endpoint_url}
+    source = vein.from_appconfig(APP, ENV, PROFILE, clock=clock, timeout=timeout, **where)
+    deploy(server, {"timeout": 5, "name": "v1"}, "1")
+    settings = Settings()
+    tree_errors: list[BaseException] = []
+    settings.on_error(tree_errors.append)
+    watcher = settings.watch(source, interval=1, clock=clock, on_error=rec.error)
+    settings.on_change(rec.change)
+    try:
+        assert watcher.running
+        clock.settle()
+        deploy(server, {"timeout": 5, "name": "v2"}, "2")
+        if op == "start":  # a refused token makes vein start a new session within the poll
+            server.fail_next("expired", op="get")
+        server.fail_next(fault, op=op)
+        clock.advance(SERVER_INTERVAL)
+        clock.settle()
+        (error,) = rec.errors
+        assert isinstance(error, vein.SourceError) and tree_errors == [error]
+        # a broken agent answer is a version that was received and rejected; the rest: no
+        # version was received at all
+        assert getattr(error, "transient", False) is not (fault == "malformed" and op == "agent")
+        if fault == "slow":
+            assert "timeout" in str(error).lower() or "within 0.1 s" in str(error)
+        assert "tok-" not in str(error) and "testing-secret-key" not in str(error)
+        assert settings.name == "v1" and rec.changes == []
+        server.release_slow()
+        deploy(server, {"timeout": 5, "name": "v3"}, "3")
+        for _ in range(2 * SERVER_INTERVAL):
+            clock.advance(1)
+            clock.settle()
+            if settings.name == "v3":
+                break
+        assert settings.name == "v3"
+        assert str(settings.explain("name")) == "appconfig myapp/prod/default version 3"
+        for _ in range(3):  # healthy again: nothing more to report
+            clock.advance(SERVER_INTERVAL)
+            clock.settle()
+        assert len(rec.errors) == 1
+        assert [c.new for c in rec.changes] == ["v3"]
+    finally:
+        assert watcher.stop() is True
+    assert vein_watch_threads() == [] and thread_errors == []
+
+
+def test_stop_returns_promptly_while_a_poll_is_in_flight(
+    server: AppConfigServer,
+    rec: Recorder,
+    thread_errors: list[Any],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    clock = ThreadClock()
+    server.clock = clock
+    server.slow_seconds = WAIT  # held until released
+    source = vein.from_appconfig(APP, ENV, PROFILE, endpoint_url=server.endpoint_url, clock=clock)
+    # the client vein made gives up after `timeout` (5 s), not botocore's 60 s
+    client_config = source._get_client().meta.config
+    assert (client_config.connect_timeout, client_config.read_timeout) == (5.0, 5.0)
+    deploy(server, {"name": "v1"}, "1")
+    settings = Settings()
+    watcher = settings.watch(source, interval=1, clock=clock, on_error=rec.error)
+    settings.on_change(rec.change)
+    clock.settle()
+    deploy(server, {"name": "v2"}, "2")
+    server.fail_next("slow", op="get")
+    clock.advance(SERVER_INTERVAL)
+    assert server.wait_until(lambda: any(r.fault == "slow" for r in server.requests))
+    with caplog.at_level(logging.WARNING, logger="vein"):
+        began = time.monotonic()
+        assert watcher.stop(timeout=0.05) is False  # the poll is still waiting on the server
+        took = time.monotonic() - began
+    assert took < WAIT / 2  # bounded by its timeout, not by the network
+    assert not watcher.running
+    (warning,) = [r.getMessage() for r in caplog.records if "in flight" in r.getMessage()]
+    assert "from_appconfig('myapp', 'prod', 'default')" in warning
+    server.release_slow()  # the answer arrives after stop(): received, never applied
+    assert watcher.stop(timeout=WAIT) is True
+    assert vein_watch_threads() == [] and thread_errors == []
+    assert source.version_label == "2"
+    assert settings.name == "v1" and rec.changes == [] and rec.errors == []
 
 
 def test_appconfig_with_a_file_and_env_above(

@@ -6,9 +6,17 @@ reload fires exactly the events of the leaves whose effective value changed and 
 overrides a higher layer.  A bad new version (parse error, invalid value, unreadable file,
 network fault) keeps the last good state; the error is logged on the ``vein`` logger and
 passed to ``on_error`` (and the tree's ``on_error`` handlers), once per failure, and the
-watcher goes on: a failed file is tried again as soon as it changes (the same bad file is
-not read again), any other source is retried with exponential backoff (one interval,
-doubling, at most :attr:`Watcher.max_backoff`) until a good version arrives.
+watcher goes on.  Two kinds of failure are told apart:
+
+* a **rejected version** -- the source gave a version that cannot be applied (parse error,
+  invalid value).  Trying it again cannot help, so it is not: a file is read again once it
+  changes, any other source once its ``changed()`` says it has something new (AppConfig:
+  a new deployment).  One bad version is reported once, however long it stays deployed;
+* a **failed poll** -- no version was received (network error, throttling, a server
+  error: a :class:`vein.SourceError` with ``transient = True``, or any exception that is
+  not a vein error).  It is retried with exponential backoff (one interval, doubling, at
+  most :attr:`Watcher.max_backoff`, never before the source allows), and every failed
+  retry is reported.
 
 Scheduling: each source is checked every *interval* seconds; a source that knows when
 asking again can bring something new (``next_poll_at``, as AWS AppConfig's server says)
@@ -135,7 +143,9 @@ class _SourceState:
 class Watcher:
     """A running watch over some sources of one flow object (see :meth:`vein.Flow.watch`).
 
-    ``stop()`` ends it and joins the thread (idempotent); usable as a context manager.
+    ``stop()`` ends it and joins the thread (idempotent); usable as a context manager.  A
+    poll still waiting on the network when ``stop()`` gives up is abandoned: nothing it
+    brings is applied or reported (see :meth:`stop`).
     ``poll()`` runs one cycle synchronously (for tests and for ``start=False``).
     *inotify*: watch file sources with ``watchdog``'s file events too when the package is
     installed and the clock is the real one (:attr:`inotify` says whether it is in use).
@@ -169,6 +179,7 @@ class Watcher:
         self._want_inotify = inotify
         self._observer: Any = None
         self._kick_at: float | None = None  # a file event asked for a check at this time
+        self._current: Any = None  # the source being checked (named if stop() gives up)
         self.polls = 0
         if apply and sources:
             obj.update(*sources)  # the first application raises: the caller must know
@@ -188,8 +199,17 @@ class Watcher:
         self._thread = threading.Thread(target=self._run, name="vein-watch", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float | None = 10.0) -> None:
-        """Stop polling and join the thread (safe to call more than once)."""
+    def stop(self, timeout: float | None = 10.0) -> bool:
+        """Stop polling and join the thread (safe to call more than once).
+
+        Returns true when the thread has ended.  A poll that is still waiting on the
+        network after *timeout* seconds (``None``: as long as it takes) is abandoned: a
+        warning names the source on the ``vein`` logger, ``stop()`` returns false, and the
+        thread (a daemon, so it never keeps the process alive) ends as soon as that call
+        returns, applying and reporting nothing it brings.  How long such a call can take
+        is the source's business: AppConfig's client gives up after its *timeout* (5 s).
+        Calling ``stop()`` again waits for the thread again.
+        """
         self._stop.set()
         wake = getattr(self.clock, "wake", None)
         if callable(wake):
@@ -203,8 +223,20 @@ class Watcher:
             except Exception as exc:
                 logger.debug("vein watcher: stopping file events failed: %s", exc)
         thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+        if thread is None or thread is threading.current_thread():
+            return True  # never started, or stopped by a callback: the loop ends on return
+        thread.join(timeout)
+        if not thread.is_alive():
+            return True
+        current = self._current
+        busy = f"a poll of {current!r} is" if current is not None else "the watcher thread is"
+        logger.warning(
+            "vein watcher: stop() gave up after %g s: %s still in flight; the thread ends "
+            "when it returns, and nothing it brings is applied",
+            timeout,
+            busy,
+        )
+        return False
 
     @property
     def running(self) -> bool:
@@ -287,24 +319,32 @@ class Watcher:
     def _check(self, st: _SourceState, now: float) -> list[Any]:
         source = st.source
         mark: _Mark | None = None
+        self._current = source
         try:
             if st.failures and st.path is not None:
                 if not st.file_moved():  # the same bad file: trying it again cannot help
                     st.due = now + self.interval
                     return []
-            elif st.failures:
-                if now < st.next_try:
-                    st.due = st.next_try
-                    return []  # backing off after a failure
+            elif st.failures and now < st.next_try:
+                st.due = st.next_try
+                return []  # backing off after a failure
             elif not source.changed():
+                # Healthy, or the version that failed is still the newest: applying it
+                # again would only report the same rejection again (once per failure).
+                st.failures = 0
                 st.due = self._next_due(st, now)
                 return []
+            if self._stop.is_set():
+                return []  # stopped while the source was asked: apply nothing after stop()
             if st.path is not None:
                 mark = _mark(st.path)  # before reading: a later write is seen as a change
             changes: list[Any] = self.obj.update(source)
         except Exception as exc:
-            self._failed(st, exc, mark)
+            if not self._stop.is_set():
+                self._failed(st, exc, mark)
             return []
+        finally:
+            self._current = None
         st.failures = 0
         st.next_try = 0.0
         st.mark = None
@@ -314,6 +354,7 @@ class Watcher:
     def _failed(self, st: _SourceState, exc: Exception, mark: _Mark | None) -> None:
         st.failures += 1
         now = self.clock.monotonic()
+        retry: str | None = None
         if st.path is not None:
             # A failed file is tried again when it changes, looked at every interval.
             st.mark = mark
@@ -324,7 +365,8 @@ class Watcher:
             )
             st.next_try = max(now + delay, self._server_due(st.source, now) or now)
             st.due = st.next_try
-        self._report(exc, st.source)
+            retry = _seconds(st.next_try - now)
+        self._report(exc, st.source, retry)
 
     def _next_due(self, st: _SourceState, now: float) -> float:
         due = now + self.interval
@@ -344,14 +386,24 @@ class Watcher:
         except Exception:
             return None
 
-    def _report(self, exc: BaseException, source: Any) -> None:
-        kind = "rejected a new version of" if isinstance(exc, VeinError) else "failed to poll"
-        report_error(self.obj._vein, exc, f"watcher {kind} {source!r}; keeping the last good state")
+    def _report(self, exc: BaseException, source: Any, retry: str | None = None) -> None:
+        if isinstance(exc, VeinError) and not getattr(exc, "transient", False):
+            what = f"watcher rejected a new version of {source!r}"
+        else:
+            what = f"watcher failed to poll {source!r}"
+            if retry is not None:
+                what += f" (will retry in {retry})"
+        report_error(self.obj._vein, exc, f"{what}; keeping the last good state")
         if self.on_error is not None:
             try:
                 self.on_error(exc)
             except Exception as inner:
                 logger.error("watch on_error handler failed: %s: %s", type(inner).__name__, inner)
+
+
+def _seconds(delay: float) -> str:
+    """``"2 s"``, ``"0.05 s"``, ``"300 s"``: a delay as a person reads it."""
+    return f"{delay:.0f} s" if delay >= 10 else f"{delay:.2g} s"
 
 
 # -- file events (optional: watchdog) ---------------------------------------------------------
