@@ -653,6 +653,7 @@ class TestOptionalAndUnions:
     def test_union_order_inside_containers(self) -> None:
         """cattrs caches hooks by type equality (list[str | int] == list[int | str]): vein
         builds the hooks of containers holding unions itself."""
+
         @vein.flow
         class First:
             a: list[int | str] = vein.field(factory=list)
@@ -813,3 +814,51 @@ class TestErrors:
         assert "s3cr3t-pin-value" not in str(err)
         assert "s3cr3t-pin-value" not in repr(err.errors)
         assert "VTEST_PIN" in str(err)
+
+
+class TestDictKeyVariables:
+    """``APP_FEATURES__NEW_UI`` sets one key of a dict field, on what is below it."""
+
+    @vein.flow
+    class Flags:
+        features: dict[str, bool] = vein.field(factory=lambda: {"a": True})
+
+    def test_sets_a_key_on_the_default(self) -> None:
+        env = vein.from_env("APP_", environ={"APP_FEATURES__C": "1"})
+        assert vein.load(self.Flags, env).features == {"a": True, "c": True}
+
+    def test_sets_a_key_on_a_lower_layer(self, tmp_path: Path) -> None:
+        path = tmp_path / "c.yml"
+        path.write_text("features: {b: false}\n", encoding="utf-8")
+        env = {"APP_FEATURES__C": "1"}
+        loaded = vein.load(self.Flags, vein.from_yaml(path), vein.from_env("APP_", environ=env))
+        assert loaded.features == {"b": False, "c": True}
+        s = self.Flags()
+        s.update(vein.from_yaml(path))
+        s.update(vein.from_env("APP_", environ=env))
+        assert s.features == {"b": False, "c": True}
+        assert str(s.explain("features")) == "env APP_FEATURES__C"
+        s.update(vein.from_env("APP_", environ={"APP_FEATURES__C": "0"}))
+        assert s.features == {"b": False, "c": False}
+        s.update(vein.from_env("APP_", environ={}))  # the variable is gone: its key too
+        assert s.features == {"b": False}
+
+    def test_a_whole_dict_variable_still_replaces(self, tmp_path: Path) -> None:
+        path = tmp_path / "c.yml"
+        path.write_text("features: {b: false}\n", encoding="utf-8")
+        env = vein.from_env("APP_", environ={"APP_FEATURES": '{"z": true}'})
+        assert vein.load(self.Flags, vein.from_yaml(path), env).features == {"z": True}
+
+    @pytest.mark.parametrize(
+        "environ",
+        [
+            {"APP_FEATURES": '{"z": true}', "APP_FEATURES__C": "1"},
+            {"APP_FEATURES__C": "1", "APP_FEATURES": '{"z": true}'},
+        ],
+    )
+    def test_whole_and_key_variables_together_are_an_error(self, environ) -> None:
+        with pytest.raises(vein.ValidationError) as info:
+            vein.load(self.Flags, vein.from_env("APP_", environ=environ))
+        (entry,) = info.value.errors
+        assert entry.path == "features"
+        assert "APP_FEATURES" in entry.message and "APP_FEATURES__C" in entry.message

@@ -177,6 +177,8 @@ def _flatten(
             where = _locate_inside(doc, here, exc.subpath)
             errors.append(ErrorEntry(path + exc.subpath, exc.render(spec.secret), where))
             continue
+        if doc.patches and here in doc.patches and isinstance(value, dict):
+            value = Patch(value)
         out[path] = (value, doc.locate(here))
 
 
@@ -270,6 +272,13 @@ def _plain_value(raw: Any) -> Any:
 
 
 # --- merging -----------------------------------------------------------------------------
+
+
+class Patch(dict[str, Any]):
+    """Keys for a dict field from variables that each name one key (``APP_FEATURES__NEW_UI``):
+    set on the value below (lower layers, or the default), not replacing it whole."""
+
+    __slots__ = ()
 
 
 def _combine(mode: str | None, lower: Any, higher: Any) -> Any:
@@ -370,15 +379,23 @@ def _plan(
     def defined_later(path: str, i: int) -> bool:
         return any(path in flat_of(k) for k in order[i + 1 :])
 
-    def merging(spec: FieldSpec | None) -> bool:
-        return spec is not None and spec.info.merge not in (None, "replace")
+    def patched(path: str) -> bool:
+        return any(type(flat_of(k).get(path, (None,))[0]) is Patch for k in order)
+
+    def merging(spec: FieldSpec | None, path: str) -> bool:
+        return spec is not None and (
+            spec.info.merge not in (None, "replace")
+            or (spec.collection == "dict" and patched(path))
+        )
 
     def folded(
         path: str, spec: FieldSpec | None, value: Any, prov: Provenance
     ) -> tuple[Any, Provenance]:
         # A merge= field is the combination of every layer that defines it, whichever of
-        # them changed; its provenance is the topmost of them.
-        if not merging(spec):
+        # them changed; its provenance is the topmost of them.  A Patch (env variables
+        # naming keys of a dict field) sets its keys on what is below it, the default
+        # included.
+        if not merging(spec, path):
             return value, prov
         assert spec is not None
         result: Any = MISSING
@@ -386,7 +403,15 @@ def _plan(
             found = flat_of(k).get(path)
             if found is None:
                 continue
-            result = found[0] if result is MISSING else _combine(spec.info.merge, result, found[0])
+            if type(found[0]) is Patch:
+                if result is MISSING:
+                    obj, _spec, _name = targets.get(path)
+                    result = spec.default_value(obj)
+                result = _deep_merge(result if isinstance(result, Mapping) else {}, found[0])
+            else:
+                result = (
+                    found[0] if result is MISSING else _combine(spec.info.merge, result, found[0])
+                )
             prov = found[1]
         return (value, prov) if result is MISSING else (result, prov)
 
@@ -404,14 +429,14 @@ def _plan(
                 if before is not None and (before[0] is value or before[0] == value):
                     continue  # unchanged in this source: never revert what came since
             spec = leaf_spec(root_schema, path) if "." in path else root_schema.fields.get(path)
-            if defined_later(path, i) and not merging(spec):
+            if defined_later(path, i) and not merging(spec, path):
                 continue
             planned[path] = folded(path, spec, value, prov)
         if old:
             for path in old.keys() - flat.keys():
                 current = planned[path][1] if path in planned else _current_prov(targets, path)
                 spec = leaf_spec(root_schema, path) if "." in path else root_schema.fields.get(path)
-                if merging(spec) and current.layer is not None:
+                if merging(spec, path) and current.layer is not None:
                     combined = folded(path, spec, MISSING, DEFAULT)
                     if combined[0] is not MISSING:
                         planned[path] = combined
@@ -774,7 +799,10 @@ def load(cls: type, sources: Iterable[Any]) -> Any:
         for path, (value, prov) in flat.items():
             spec = leaf_spec(schema, path)
             mode = spec.info.merge if spec is not None else None
-            if mode not in (None, "replace") and path in merged:
+            if type(value) is Patch:
+                base = merged[path][0] if path in merged else _plain_default(spec)
+                value = _deep_merge(base if isinstance(base, Mapping) else {}, value)
+            elif mode not in (None, "replace") and path in merged:
                 value = _combine(mode, merged[path][0], value)
             merged[path] = (value, prov)
     env_names = [d.env_name for d in docs if d.env_name is not None]
@@ -788,6 +816,16 @@ def load(cls: type, sources: Iterable[Any]) -> Any:
     for k, flat in new_layers.items():
         tree.layers[k] = Layer(k, flat)
     return obj
+
+
+def _plain_default(spec: FieldSpec | None) -> Any:
+    """The default of a field that needs no instance (``None`` for one that does)."""
+    if spec is None:
+        return None
+    default = spec.attribute.default
+    if getattr(default, "takes_self", False):  # an attrs.Factory(..., takes_self=True)
+        return None
+    return spec.default_value(None)
 
 
 def _missing_message(path: str, env_names: list[Any]) -> str:

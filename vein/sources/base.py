@@ -50,6 +50,9 @@ class Document:
     # Leaves a source already located: {dotted path: (raw value, provenance)}, applied
     # after ``data`` (the env source fills it; it spares building and walking dicts).
     leaves: dict[str, tuple[Any, Provenance]] | None = None
+    # Key paths of dict fields this source sets key by key (env ``APP_FEATURES__NEW_UI``):
+    # their keys are set on the value below instead of replacing it.
+    patches: frozenset[tuple[str, ...]] = frozenset()
 
 
 @runtime_checkable

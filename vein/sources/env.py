@@ -160,6 +160,8 @@ class EnvSource:
         where: dict[tuple[str, ...], str] = {}
         self.warnings = []
         errors: list[tuple[str, str]] = []
+        patches: set[tuple[str, ...]] = set()
+        whole: dict[tuple[str, ...], str] = {}  # a whole dict (or section) by one variable
         names = emap.names
         layer = self.key
         pfx_len = len(emap.prefix)
@@ -176,17 +178,22 @@ class EnvSource:
                 kind, path, spec = entry
                 if not self._keep(var, value, spec, errors):
                     continue
+                if path in whole:
+                    errors.append((var, f"both {whole[path]} and {var} are set; remove one"))
+                    continue
                 holder = _get_dict(data, path)
                 if holder is None:
                     continue
                 holder[sub.lower()] = value
                 where[(*path, sub.lower())] = var
                 where.setdefault(path, var)
+                patches.add(path)
                 continue
             kind, path, spec = entry
             if path in where and where[path] != var:
                 errors.append((var, f"both {where[path]} and {var} are set; remove one"))
                 continue
+            whole[path] = var
             if not self._keep(var, value, spec, errors):
                 continue
             if kind == _SECTION:
@@ -229,14 +236,36 @@ class EnvSource:
         if errors:
             from ..errors import ErrorEntry, ValidationError
 
+            def path_of(var: str) -> str:
+                upper = var.upper()
+                entry = names.get(upper)
+                if entry is None:
+                    found = self._dict_entry(upper, names, pfx_len)
+                    if found is None:
+                        exact = emap.exact.get(var)
+                        return ".".join(exact[0]) if exact else ""
+                    entry = found[0]
+                return ".".join(entry[1])
+
             raise ValidationError(
-                [ErrorEntry("", msg, Provenance("env", var, layer=layer)) for var, msg in errors]
+                [
+                    ErrorEntry(path_of(var), msg, Provenance("env", var, layer=layer))
+                    for var, msg in errors
+                ]
             )
 
         def env_name(path: str) -> str | None:
             return emap.by_path.get(path)
 
-        return Document(data, locate, layer, strict=True, env_name=env_name, leaves=leaves)
+        return Document(
+            data,
+            locate,
+            layer,
+            strict=True,
+            env_name=env_name,
+            leaves=leaves,
+            patches=frozenset(patches),
+        )
 
     def _dict_entry(
         self,
