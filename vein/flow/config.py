@@ -358,6 +358,9 @@ class Config(Flow, metaclass=_ConfigMeta):
     def __len__(self) -> int:
         return len(self._data)
 
+    def __bool__(self) -> bool:
+        return bool(self._data)  # a mapping: empty is false
+
     def keys(self) -> list[str]:
         return list(self._data)
 

@@ -262,8 +262,54 @@ class Flow(metaclass=FlowMeta):
         schema = schema_of(type(self))
         if key in schema.by_key or key in schema.fields:
             spec = schema.by_key.get(key) or schema.fields[key]
-            return getattr(self, spec.name, None) is not MISSING
+            return getattr(self, spec.name, MISSING) is not MISSING
         return bool(schema.dynamic and isinstance(key, str) and key in _dynamic(self))
+
+    # The rest of a read-only mapping, for legacy code that iterates what used to be a dict
+    # (``dict(settings)``, ``for key in settings``).  Keys are as in files and dumps; nested
+    # sections stay flow objects (mappings too).  Plain methods: attribute reads and writes
+    # never see them.
+
+    def keys(self) -> list[str]:
+        """The keys this object holds: set fields (by their key in files), then dynamic ones."""
+        schema = schema_of(type(self))
+        keys = [
+            spec.key
+            for name, spec in schema.fields.items()
+            if getattr(self, name, MISSING) is not MISSING
+        ]
+        if schema.dynamic:
+            keys.extend(_dynamic(self))
+        return keys
+
+    def values(self) -> list[Any]:
+        return [self[key] for key in self.keys()]
+
+    def items(self) -> list[tuple[str, Any]]:
+        return [(key, self[key]) for key in self.keys()]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value at *key* (a key, or a dotted path of keys), or *default*."""
+        try:
+            return self[key]
+        except KeyError:
+            pass
+        obj: Any = self
+        for part in key.split("."):
+            try:
+                obj = obj[part]
+            except (KeyError, TypeError):
+                return default
+        return obj
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def __bool__(self) -> bool:
+        return True  # an object, even with no keys set (``__len__`` must not make it falsy)
 
     # --- storage of undeclared (dynamic) attributes, used by the engine --------------------
 
@@ -556,6 +602,14 @@ def _make_other(
     osa = object.__setattr__
     has_dict = schema.dynamic and final.__dictoffset__ != 0
     fields = schema.fields
+    # Names the class itself defines (methods, properties, computed values): an instance
+    # attribute of that name would hide them (``self.update = 2`` and ``update()`` is gone).
+    taken = frozenset(
+        name
+        for klass in final.__mro__
+        for name, value in vars(klass).items()
+        if not name.startswith("_") and name not in fields and hasattr(type(value), "__get__")
+    )
 
     def other(self: Any, name: str, value: Any) -> None:
         spec = fields.get(name)
@@ -566,10 +620,9 @@ def _make_other(
         if name.startswith("_"):
             osa(self, name, value)
             return
-        if name in schema.computed:
-            raise AttributeError(
-                f"{name!r} is computed; assign the fields it is derived from", name=name, obj=self
-            )
+        if name in taken:
+            _class_attribute_write(self, name, value)
+            return
         if has_dict:
             dynamic_write(self, name, value)
             return
@@ -581,6 +634,28 @@ def _make_other(
         )
 
     return other
+
+
+def _class_attribute_write(obj: Any, name: str, value: Any) -> None:
+    """An assignment to a name the class defines: a property's setter, else an error."""
+    from .computed import computed
+
+    attr = inspect.getattr_static(type(obj), name)
+    if isinstance(attr, computed):
+        raise AttributeError(
+            f"{name!r} is computed; assign the fields it is derived from", name=name, obj=obj
+        )
+    if hasattr(type(attr), "__set__"):  # a property with a setter (or a custom descriptor)
+        object.__setattr__(obj, name, value)
+        return
+    owner = next(k for k in type(obj).__mro__ if name in vars(k))
+    where = "vein.Flow" if owner is Flow else type(obj).__qualname__
+    raise AttributeError(
+        f"cannot set {name!r} on {type(obj).__qualname__}: {name!r} is a method of {where}, "
+        f"which an attribute of that name would hide; rename the attribute (e.g. {name + '_'!r})",
+        name=name,
+        obj=obj,
+    )
 
 
 def _make_init(final: type, mid: Any, schema: Schema) -> Any:
