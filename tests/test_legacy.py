@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
 import pytest
 
 import vein
@@ -149,3 +148,123 @@ class TestDynamicNames:
         obj = WithProperty()
         assert obj.doubled == 4 and obj.LIMIT == 5
         assert obj.to_dict() == {"LIMIT": 5}
+
+
+# --- vein.structure: normalize_keys and strict (SPEC §7) ----------------------------------------
+
+
+@vein.flow
+class Item:
+    item_name: str = ""
+    max_retries: int = 0
+
+
+@vein.flow
+class Other:
+    other_thing: int = 0
+
+
+@vein.flow
+class Legacy:
+    entries: list[Item] = vein.field(factory=list, key="items")
+    by_name: dict[str, Item] = vein.field(factory=dict)
+    maybe: Item | None = None
+    either: Item | Other | None = None
+    pair: tuple[Item, Other] | None = None
+    nested: list[dict[str, Item]] = vein.field(factory=list)
+    max_pool_size: int = 1
+    database: Database = vein.field(factory=Database)
+
+
+class TestNormalizeKeys:
+    @pytest.mark.parametrize(
+        ("data", "expected"),
+        [
+            ({"maxPoolSize": 2}, {"max_pool_size": 2}),
+            ({"max-pool-size": 2}, {"max_pool_size": 2}),
+            ({"MAX_POOL_SIZE": 2}, {"max_pool_size": 2}),
+            ({"Database": {"Host": "h", "PORT": 1}}, {"database": {"host": "h", "port": 1, "password": ""}}),
+            ({"items": [{"itemName": "a"}, {"ITEM_NAME": "b", "max-retries": 3}]},
+             {"items": [{"item_name": "a", "max_retries": 0}, {"item_name": "b", "max_retries": 3}]}),
+            ({"byName": {"x": {"itemName": "a"}}}, {"by_name": {"x": {"item_name": "a", "max_retries": 0}}}),
+            ({"maybe": {"itemName": "a"}}, {"maybe": {"item_name": "a", "max_retries": 0}}),
+            ({"either": {"otherThing": 3}}, {"either": {"other_thing": 3}}),
+            ({"either": {"itemName": "i"}}, {"either": {"item_name": "i", "max_retries": 0}}),
+            ({"pair": [{"itemName": "p"}, {"other-thing": 2}]},
+             {"pair": [{"item_name": "p", "max_retries": 0}, {"other_thing": 2}]}),
+            ({"nested": [{"k": {"maxRetries": 4}}]}, {"nested": [{"k": {"item_name": "", "max_retries": 4}}]}),
+        ],
+    )
+    def test_keys_are_normalized_wherever_a_class_is(self, data: dict[str, Any], expected: dict[str, Any]) -> None:
+        obj = vein.structure(data, Legacy, normalize_keys=True)
+        dumped = vein.to_dict(obj)
+        assert {k: dumped[k] for k in expected} == expected
+        assert Legacy.from_dict(data, normalize_keys=True) == obj
+
+    def test_without_normalize_keys_other_spellings_are_unknown(self) -> None:
+        with pytest.raises(vein.ValidationError, match=r"entries\[0\]\.itemName: unknown key \(did you mean 'item_name'\?\)"):
+            vein.structure({"items": [{"itemName": "a"}]}, Legacy)
+
+    def test_two_spellings_of_one_field_are_an_error_naming_both(self) -> None:
+        with pytest.raises(vein.ValidationError) as info:
+            vein.structure(
+                {
+                    "max-pool-size": 9,
+                    "MAX_POOL_SIZE": 3,
+                    "items": [{"itemName": "a", "item_name": "b"}],
+                    "database": {"host": "h", "Host": "g"},
+                },
+                Legacy,
+                normalize_keys=True,
+            )
+        assert [(e.path, e.message) for e in info.value.errors] == [
+            ("max_pool_size", "given twice, as 'max-pool-size' and as 'MAX_POOL_SIZE' (both name the field 'max_pool_size'); keep one of them"),
+            ("entries[0].item_name", "given twice, as 'itemName' and as 'item_name' (both name the field 'item_name'); keep one of them"),
+            ("database.host", "given twice, as 'host' and as 'Host' (both name the field 'host'); keep one of them"),
+        ]
+
+    def test_keys_matching_nothing_stay_unknown(self) -> None:
+        with pytest.raises(vein.ValidationError, match=r"maxPoolSise: unknown key \(did you mean 'max_pool_size'\?\)"):
+            vein.structure({"maxPoolSise": 1}, Legacy, normalize_keys=True)
+        obj = vein.structure({"maxPoolSise": 1, "maxPoolSize": 2}, Legacy, normalize_keys=True, strict=False)
+        assert obj.max_pool_size == 2
+
+    def test_secret_values_stay_out_of_the_message(self) -> None:
+        with pytest.raises(vein.ValidationError) as info:
+            vein.structure({"database": {"password": "hunter2", "PASSWORD": "hunter3"}}, Legacy, normalize_keys=True)
+        assert "hunter" not in str(info.value)
+
+
+class TestStrict:
+    def test_unknown_keys_are_errors_with_did_you_mean_everywhere(self) -> None:
+        with pytest.raises(vein.ValidationError) as info:
+            vein.structure(
+                {"timeot": 1, "database": {"hots": "h"}, "hosts": ["a"]}, Settings
+            )
+        assert sorted(str(e).split(" (from")[0] for e in info.value.errors) == [
+            "database.hots: unknown key (did you mean 'host'?)",
+            "timeot: unknown key (did you mean 'timeout'?)",
+        ]
+
+    def test_strict_false_ignores_them_at_any_depth(self) -> None:
+        data = {
+            "timeot": 1,
+            "timeout": 2,
+            "database": {"hots": "h", "port": 1},
+            "legacy_only": {"a": 1},
+        }
+        obj = vein.structure(data, Settings, strict=False)
+        assert vein.to_dict(obj) == {
+            "timeout": 2,
+            "log-level": "info",
+            "database": {"host": "localhost", "port": 1, "password": ""},
+            "hosts": [],
+        }
+        legacy = vein.structure({"items": [{"item_name": "a", "junk": 1}], "junk": 2}, Legacy, strict=False)
+        assert legacy.entries == [Item(item_name="a")]
+        assert Settings.from_dict(data, strict=False) == obj
+
+    def test_round_trip(self) -> None:
+        obj = vein.structure({"timeout": 5, "log-level": "debug", "database": {"password": "pw"}}, Settings)
+        assert vein.structure(vein.to_dict(obj), Settings) == obj
+        assert vein.to_dict(obj, redact=True)["database"]["password"] == "***"

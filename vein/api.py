@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import collections.abc as cabc
 import re
+import types
+import typing
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar, Union
 
-from .errors import ValidationError
+from .errors import ErrorEntry, ValidationError
 from .flow import layers
 from .flow.dump import to_dict as _to_dict
-from .flow.schema import schema_of
+from .flow.schema import is_flow_class, schema_of
 from .sources.dict import DictSource
 
 if TYPE_CHECKING:
@@ -41,22 +44,120 @@ def normalize_key(key: str) -> str:
     return _CAMEL.sub("_", key).replace("-", "_").replace(" ", "_").lower()
 
 
-def _normalized(data: Any, cls: type) -> Any:
-    if not isinstance(data, Mapping):
+def _normalized(data: Any, tp: Any, path: str, errors: list[ErrorEntry], depth: int = 0) -> Any:
+    """*data* with its keys renamed onto the declared names of *tp*, wherever *tp* holds
+    flow classes: nested sections, list/tuple/set items, dict values, optionals, unions.
+
+    A key that normalizes to a field already given (``max-pool-size`` and
+    ``MAX_POOL_SIZE``) is reported in *errors*: which of the two was meant is not ours to
+    guess.  Keys that match nothing are left as written, for ``structure`` to report
+    with a did-you-mean (or to ignore, with ``strict=False``).
+    """
+    if depth > layers.MAX_DEPTH:
+        return data  # too deep for vein anyway: load reports it
+    if typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    if is_flow_class(tp):
+        return (
+            _normalized_section(data, tp, path, errors, depth)
+            if isinstance(data, Mapping)
+            else data
+        )
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (Union, types.UnionType):
+        classes = [a for a in args if _holds_sections(a)]
+        for arg in classes:
+            if len(classes) == 1 or _fits(data, arg):
+                return _normalized(data, arg, path, errors, depth)
         return data
+    if not args or isinstance(data, str | bytes):
+        return data
+    if isinstance(data, Mapping) and origin in _MAPPINGS and len(args) == 2:
+        return {
+            k: _normalized(v, args[1], f"{path}.{k}" if path else str(k), errors, depth + 1)
+            for k, v in data.items()
+        }
+    if isinstance(data, list | tuple) and origin in _SEQUENCES:
+        if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+            item_types = list(args) + [Any] * (len(data) - len(args))
+        else:
+            item_types = [args[0]] * len(data)
+        return [
+            _normalized(v, t, f"{path}[{i}]", errors, depth + 1)
+            for i, (v, t) in enumerate(zip(data, item_types, strict=False))
+        ]
+    return data
+
+
+_MAPPINGS: Final = (dict, Mapping, cabc.MutableMapping)
+_SEQUENCES: Final = (list, tuple, set, frozenset, cabc.Sequence, cabc.MutableSequence, cabc.Set)
+
+
+def _normalized_section(
+    data: Mapping[Any, Any], cls: type, path: str, errors: list[ErrorEntry], depth: int
+) -> dict[Any, Any]:
     schema = schema_of(cls)
     out: dict[Any, Any] = {}
+    given: dict[str, Any] = {}  # field name -> the key that set it
     for key, value in data.items():
         target = key
-        if isinstance(key, str) and key not in schema.by_key and key not in schema.fields:
-            candidate = normalize_key(key)
-            if candidate in schema.fields or candidate in schema.by_key:
-                target = candidate
-        spec = schema.by_key.get(target) or schema.fields.get(target)
-        if spec is not None and spec.nested is not None:
-            value = _normalized(value, spec.nested)
-        out[target] = value
+        spec = None
+        if isinstance(key, str):
+            spec = schema.by_key.get(key) or schema.fields.get(key)
+            if spec is None:
+                candidate = normalize_key(key)
+                spec = schema.by_key.get(candidate) or schema.fields.get(candidate)
+                if spec is not None:
+                    target = spec.key
+        if spec is None:
+            out[target] = value
+            continue
+        here = f"{path}.{spec.name}" if path else spec.name
+        first = given.get(spec.name)
+        if first is not None:
+            errors.append(
+                ErrorEntry(
+                    here,
+                    f"given twice, as {first!r} and as {key!r} (both name the field "
+                    f"{spec.name!r}); keep one of them",
+                )
+            )
+            continue
+        given[spec.name] = key
+        out[target] = _normalized(value, spec.type, here, errors, depth + 1)
     return out
+
+
+def _holds_sections(tp: Any) -> bool:
+    """Does *tp* (a union member) hold flow classes anywhere?"""
+    if is_flow_class(tp):
+        return True
+    return any(_holds_sections(a) for a in typing.get_args(tp) if a is not Ellipsis)
+
+
+def _fits(data: Any, tp: Any) -> bool:
+    """Is *data* shaped like *tp* (for choosing a union member to normalize against)?"""
+    if is_flow_class(tp):
+        if not isinstance(data, Mapping):
+            return False
+        schema = schema_of(tp)
+        return all(
+            isinstance(k, str)
+            and (
+                k in schema.by_key
+                or k in schema.fields
+                or normalize_key(k) in schema.by_key
+                or normalize_key(k) in schema.fields
+            )
+            for k in data
+        )
+    origin = typing.get_origin(tp)
+    if origin in _MAPPINGS:
+        return isinstance(data, Mapping)
+    if origin in _SEQUENCES:
+        return isinstance(data, list | tuple)
+    return False
 
 
 def structure(
@@ -76,7 +177,10 @@ def structure(
         expected = f"a mapping of {getattr(cls, '__name__', cls)} fields (key: value)"
         raise ValidationError.single("", f"expected {expected} at the top level, got {got}")
     if normalize_keys:
-        data = _normalized(data, cls)
+        errors: list[ErrorEntry] = []
+        data = _normalized(data, cls, "", errors)
+        if errors:
+            raise ValidationError(errors)
     obj: T = layers.load(cls, [DictSource(data, name="structure", strict=strict)])
     return obj
 
