@@ -285,6 +285,8 @@ def test_watch_appconfig(project: Path, started: list[Watch], tmp_path: Path) ->
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_CONFIG_FILE": str(tmp_path / "none"),
             "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+            # botocore would retry a throttled call itself: let the one below reach vein.
+            "AWS_MAX_ATTEMPTS": "1",
         }
         w = Watch(
             "app:Settings", "--appconfig", "shop/prod", "--interval", "0.05", cwd=project, env=env
@@ -301,12 +303,18 @@ def test_watch_appconfig(project: Path, started: list[Watch], tmp_path: Path) ->
         assert (
             w.expect(r"^timeout:") == "timeout: 5.0 -> 6.0 (appconfig shop/prod/default version 2)"
         )
+        server.fail_next("throttle", op="get")  # no version at all: not a rejection
+        assert w.expect(r"^poll failed: ", "err").startswith("poll failed: ")
         code, out, err = w.finish()
     assert code == 0, err
     assert "ac-secret" not in out + err and "Traceback" not in err
     assert server.rejections() == []  # no early poll, no reused or expired token
     assert len(server.of("start")) == 1  # one session, followed token by token
     gets = server.of("get")
-    assert len(gets) >= 2 and all(r.status == 200 for r in gets)
-    for before, after in zip(gets, gets[1:], strict=False):
+    throttled = [r for r in gets if r.fault == "throttle"]
+    ok = [r for r in gets if r.fault is None]
+    assert len(throttled) == 1 and len(ok) >= 2 and all(r.status == 200 for r in ok)
+    for before, after in zip(ok, ok[1:], strict=False):
         assert after.token == before.response_headers["Next-Poll-Configuration-Token"]
+    # the throttled poll presented the newest token (its retry, on fake time: test_watch.py)
+    assert throttled[0].token == ok[-1].response_headers["Next-Poll-Configuration-Token"]

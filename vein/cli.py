@@ -1154,7 +1154,9 @@ class _WatchPrinter:
             lines = [str(p) for p in problems_of(exc)]
         else:
             lines = [f"{type(exc).__name__}: {exc}"]
-        self._write(self.err, "".join(f"rejected: {line}\n" for line in lines))
+        # A poll that brought no version (network, throttling) is not a rejected version.
+        label = "poll failed" if getattr(exc, "transient", False) else "rejected"
+        self._write(self.err, "".join(f"{label}: {line}\n" for line in lines))
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
@@ -1202,7 +1204,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
         pass  # Ctrl-C is how a watch ends: exit 0, no traceback
     finally:
         if watcher is not None:
-            watcher.stop()
+            # Ctrl-C should end promptly: a poll still waiting on the network is
+            # abandoned (its thread is a daemon; nothing it brings is applied).
+            watcher.stop(timeout=2.0)
         for logger in loggers:
             logger.removeHandler(quiet)
         if main_thread:

@@ -73,7 +73,11 @@ class ValidationError(VeinError, ValueError):
 
 
 class SourceError(VeinError):
-    """A source could not be read or parsed (missing file, syntax error, network fault)."""
+    """A source could not be read or parsed (missing file, syntax error, network fault).
+
+    *transient*: no new version was received at all (a network fault, throttling); a
+    watcher reports it as a failed poll and tries again, rather than as a rejected version.
+    """
 
     __module__ = "vein"
 
@@ -85,10 +89,12 @@ class SourceError(VeinError):
         line: int | None = None,
         column: int | None = None,
         errors: Iterable[ErrorEntry] = (),
+        transient: bool = False,
     ) -> None:
         self.source = source
         self.line = line
         self.column = column
+        self.transient = transient
         self.errors: list[ErrorEntry] = list(errors)
         where = source or ""
         if source is not None and line is not None:

@@ -628,7 +628,7 @@ def _failed_poll(exc: SourceError) -> SourceError:
     The watcher reports such an error as a failed poll, to be retried, rather than as a
     rejected version.
     """
-    exc.transient = True  # type: ignore[attr-defined]
+    exc.transient = True
     return exc
 
 
