@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import vein
+from vein.flow.collections import EventedDict, EventedList, EventedSet
 
 
 @vein.flow
@@ -31,6 +32,11 @@ class App:
     def no_root(self) -> None:
         if "root" in self.session.permissions or self.session.limits.get("max", 0) > 100:
             raise ValueError("root permission or limit above 100")
+
+
+@vein.flow
+class Holder:
+    session: Session = vein.field(factory=Session)
 
 
 def _log(got: list[vein.Change]) -> list[tuple[str, object, object]]:
@@ -436,3 +442,164 @@ class TestTransactions:
         app.on_change(got.append)
         app.session.permissions.append("ok")
         assert _log(got) == [("session.permissions", [], ["ok"])]
+
+
+@vein.flow
+class Frozen:
+    """Read-only containers: sources set them, runtime code may not change them in place."""
+
+    hosts: list[str] = vein.field(factory=lambda: ["a"], readonly=True)
+    limits: dict[str, int] = vein.field(factory=lambda: {"a": 1}, readonly=True)
+    groups: set[str] = vein.field(factory=lambda: {"g"}, readonly=True)
+
+
+READONLY_MUTATIONS: list[tuple[str, Callable[[Frozen], Any]]] = [
+    ("list.append", lambda f: f.hosts.append("h")),
+    ("list.extend", lambda f: f.hosts.extend(["h"])),
+    ("list.iadd", lambda f: f.hosts.__iadd__(["h"])),
+    ("list.insert", lambda f: f.hosts.insert(0, "h")),
+    ("list.setitem", lambda f: f.hosts.__setitem__(0, "h")),
+    ("list.setitem_equal", lambda f: f.hosts.__setitem__(0, "a")),
+    ("list.delitem", lambda f: f.hosts.__delitem__(0)),
+    ("list.pop", lambda f: f.hosts.pop()),
+    ("list.remove", lambda f: f.hosts.remove("a")),
+    ("list.clear", lambda f: f.hosts.clear()),
+    ("list.sort", lambda f: f.hosts.sort()),
+    ("list.reverse", lambda f: f.hosts.reverse()),
+    ("list.imul", lambda f: f.hosts.__imul__(2)),
+    ("dict.setitem", lambda f: f.limits.__setitem__("b", 2)),
+    ("dict.setitem_equal", lambda f: f.limits.__setitem__("a", 1)),
+    ("dict.delitem", lambda f: f.limits.__delitem__("a")),
+    ("dict.pop", lambda f: f.limits.pop("a")),
+    ("dict.popitem", lambda f: f.limits.popitem()),
+    ("dict.clear", lambda f: f.limits.clear()),
+    ("dict.update", lambda f: f.limits.update(b=2)),
+    ("dict.setdefault", lambda f: f.limits.setdefault("b", 2)),
+    ("set.add", lambda f: f.groups.add("h")),
+    ("set.discard", lambda f: f.groups.discard("g")),
+    ("set.remove", lambda f: f.groups.remove("g")),
+    ("set.pop", lambda f: f.groups.pop()),
+    ("set.clear", lambda f: f.groups.clear()),
+    ("set.update", lambda f: f.groups.update({"h"})),
+    ("set.difference_update", lambda f: f.groups.difference_update({"g"})),
+    ("set.intersection_update", lambda f: f.groups.intersection_update(set())),
+    ("set.symmetric_difference_update", lambda f: f.groups.symmetric_difference_update({"h"})),
+]
+
+
+FIELD_OF = {"list": "hosts", "dict": "limits", "set": "groups"}
+
+
+class TestReadOnlyContainers:
+    """``readonly=True`` list/dict/set fields refuse in-place changes at runtime."""
+
+    @pytest.mark.parametrize(("name", "mutate"), READONLY_MUTATIONS, ids=[n for n, _ in READONLY_MUTATIONS])
+    def test_mutation_raises_and_changes_nothing(self, name: str, mutate: Callable[[Frozen], Any]):
+        """``vein.ReadOnlyError`` naming the field; contents, provenance and events unchanged."""
+        f = Frozen()
+        got: list[vein.Change] = []
+        f.on_change(got.append)
+        before = f.to_dict()
+        field = FIELD_OF[name.split(".")[0]]
+        with pytest.raises(vein.ReadOnlyError, match=field):
+            mutate(f)
+        assert f.to_dict() == before
+        assert got == []
+        assert str(f.explain(field)) == "default"
+
+    def test_no_listener_and_inside_a_batch(self):
+        """Without any subscriber, and inside a batch (which still commits its other writes)."""
+        f = Frozen()
+        with pytest.raises(vein.ReadOnlyError):
+            f.hosts.append("h")
+        with f.batch():
+            with pytest.raises(vein.ReadOnlyError):
+                f.limits["x"] = 1
+        assert (f.hosts, f.limits) == (["a"], {"a": 1})
+
+    def test_refused_before_the_element_check(self):
+        """A wrong element type is refused as read-only too (nothing to validate)."""
+        f = Frozen()
+        with pytest.raises(vein.ReadOnlyError):
+            f.hosts.append(3)
+
+    def test_sources_set_it(self):
+        """``load``, an ``update`` with a source layer: the field gets the new container."""
+        f = vein.load(Frozen, vein.from_dict({"hosts": ["x", "y"], "groups": ["z"]}, name="d"))
+        assert (f.hosts, f.groups) == (["x", "y"], {"z"})
+        got: list[vein.Change] = []
+        f.on_change(got.append)
+        f.update(vein.from_dict({"hosts": ["q"], "limits": {"b": 2}}, name="d2"))
+        assert (f.hosts, f.limits) == (["q"], {"b": 2})
+        assert sorted(c.path for c in got) == ["hosts", "limits"]
+        with pytest.raises(vein.ReadOnlyError):
+            f.hosts.append("still not at runtime")
+        assert f.hosts == ["q"]
+
+
+class TestNoCopyWithoutListener:
+    """A mutation copies the contents only when somebody needs the old value."""
+
+    @pytest.fixture
+    def copies(self, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+        """Counts the copies the containers make of themselves."""
+        made: list[str] = []
+        for cls in (EventedList, EventedDict, EventedSet):
+            plain = cls._plain
+
+            def counting(self: Any, _plain: Any = plain, _name: str = cls.__name__) -> Any:
+                made.append(_name)
+                return _plain(self)
+
+            monkeypatch.setattr(cls, "_plain", counting)
+        return made
+
+    def test_append_setitem_add_do_not_copy(self, copies: list[str]):
+        """No subscriber, no batch, no policy: append / item / add copy nothing."""
+        s = Session(permissions=[f"p{i}" for i in range(1000)])
+        copies.clear()
+        s.permissions.append("x")
+        s.permissions[0] = "y"
+        s.permissions.extend(["z"])
+        s.limits["a"] = 1
+        s.limits["a"] = 1  # equal: no change
+        s.groups.add("g")
+        s.groups.add("g")
+        assert copies == []
+        assert (s.permissions[0], s.permissions[-1], s.limits, s.groups) == ("y", "z", {"a": 1}, {"g"})
+        assert str(s.explain("permissions")) == "runtime"
+
+    def test_nested_without_listener_anywhere(self, copies: list[str]):
+        """The same in a child object whose ancestors have no subscribers."""
+        app = Holder()
+        app.session.permissions.append("a")
+        assert copies == []
+
+    def test_copies_when_old_value_is_needed(self, copies: list[str]):
+        """A subscriber (here or on an ancestor), a batch or a policy gets old and new copies."""
+        s, got = _session()
+        s.permissions.append("a")
+        assert copies and _log(got) == [("permissions", [], ["a"])]
+        copies.clear()
+        app = App()
+        app.session.permissions.append("b")  # App has a policy: rollback needs the old value
+        assert copies
+        copies.clear()
+        t = Session()
+        with t.batch():
+            t.permissions.append("c")
+        assert copies
+
+    def test_values_still_checked_and_versions_moved(self):
+        """Element validation still runs, and snapshots / computed values see the change."""
+        s = Session()
+        snap = s.snapshot()
+        with pytest.raises(vein.ValidationError, match=r"permissions\[0\]"):
+            s.permissions.append(3)  # type: ignore[arg-type]
+        s.permissions.append("a")
+        s.limits["k"] = 2
+        s.groups.add("g")
+        assert snap.permissions == ()
+        assert s.snapshot().permissions == ("a",)
+        assert s.snapshot().limits == {"k": 2}
+        assert s.snapshot().groups == frozenset({"g"})

@@ -19,6 +19,7 @@ from .provenance import RUNTIME
 
 if TYPE_CHECKING:
     from .schema import FieldSpec
+    from .state import Node
 
 __all__ = [
     "EventedDict",
@@ -28,6 +29,7 @@ __all__ = [
     "copy_of",
     "detach",
     "reattach",
+    "revision",
     "wrap",
 ]
 
@@ -43,17 +45,46 @@ def collection_kind(tp: Any) -> str | None:
     return None
 
 
+#: ``_owner``: the flow object, the field's spec, the element check, the key check (dicts)
+#: and whether the field is read-only.
+Owner = tuple[Any, "FieldSpec", "Callable[[Any], Any] | None", "Callable[[Any], Any] | None", bool]
+
+
+def _heard(node: Node) -> bool:
+    """Could a change of *node*'s fields reach a subscriber (here or on an ancestor)?"""
+    n: Node | None = node
+    while n is not None:
+        if n.subs is not None:
+            return True
+        n = n.parent
+    return False
+
+
+def _nothing() -> None:
+    return None
+
+
 class _Owned:
-    """What the three containers share: who owns them and how a mutation is committed."""
+    """What the three containers share: who owns them and how a mutation is committed.
+
+    ``_rev`` counts the committed changes: computed values and snapshots compare it to
+    tell an in-place change from none without copying the contents.
+    """
 
     __slots__ = ()
-    _owner: tuple[Any, FieldSpec, Callable[[Any], Any] | None, Callable[[Any], Any] | None] | None
+    _owner: Owner | None
+    _rev: int
 
     def _plain(self) -> Any:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def _reset(self, contents: Any) -> None:  # pragma: no cover - overridden
+    def _restore_contents(self, contents: Any) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
+
+    def _reset(self, contents: Any) -> None:
+        """Put *contents* back (a rollback): a change that no event announces."""
+        self._restore_contents(contents)
+        self._rev += 1
 
     def _elem(self, value: Any, where: str) -> Any:
         owner = self._owner
@@ -79,7 +110,14 @@ class _Owned:
             exc.subpath = f"[{key!r}]" + exc.subpath
             raise type_error(owner[0], owner[1], exc) from None
 
-    def _commit(self, mutate: Callable[[], Any]) -> Any:
+    def _commit(self, mutate: Callable[[], Any], changes: bool | None) -> Any:
+        """Run *mutate* as one committed change of the field.
+
+        *changes* is what the caller knows cheaply: ``True`` (it changes the contents or
+        raises), ``False`` (it changes nothing) or ``None`` (only a comparison can tell).
+        The contents are copied only when somebody needs the old value: a subscriber (here
+        or above), an open batch or a policy (to roll back), or an unknown outcome.
+        """
         owner = self._owner
         if owner is None:
             return mutate()
@@ -88,11 +126,28 @@ class _Owned:
         tree = node.tree or node.find_tree()
         name = spec.name
         with tree.lock:
+            if owner[4]:
+                from .write import readonly_error
+
+                raise readonly_error(obj, spec)
+            if changes is False:
+                return mutate()
+            if changes and tree.batch is None and tree.policies_on is None and not _heard(node):
+                # Nobody needs the old value: no copy, O(1) for append / item / add.
+                result = mutate()
+                self._rev += 1
+                tree.version += 1
+                provs = node.prov
+                if provs is None:
+                    provs = node.prov = {}
+                provs[name] = RUNTIME
+                return result
             old = self._plain()
             result = mutate()
             new = self._plain()
             if old == new:
                 return result
+            self._rev += 1
             tree.version += 1
             if tree.batch is not None:
                 tree.batch.record(obj, node, name, old, new, RUNTIME, spec.secret)
@@ -116,62 +171,73 @@ class _Owned:
 class EventedList(list[Any], _Owned):
     """A list field's value: in-place changes are validated and evented."""
 
-    __slots__ = ("_owner",)
+    __slots__ = ("_owner", "_rev")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         list.__init__(self, *args, **kwargs)
         self._owner = None  # not attached to a field until wrap() says so
+        self._rev = 0
 
     def _plain(self) -> list[Any]:
         return list(self)
 
-    def _reset(self, contents: Any) -> None:
+    def _restore_contents(self, contents: Any) -> None:
         list.__init__(self, contents)
 
     def append(self, value: Any) -> None:
         value = self._elem(value, f"[{len(self)}]")
-        self._commit(lambda: list.append(self, value))
+        self._commit(lambda: list.append(self, value), True)
 
     def extend(self, values: Iterable[Any]) -> None:
         items = [self._elem(v, f"[{len(self) + i}]") for i, v in enumerate(values)]
-        self._commit(lambda: list.extend(self, items))
+        self._commit(lambda: list.extend(self, items), bool(items))
 
     def __iadd__(self, values: Iterable[Any]) -> EventedList:  # type: ignore[misc]
         self.extend(values)
         return self
 
     def __imul__(self, n: SupportsIndex) -> EventedList:
-        self._commit(lambda: list.__imul__(self, n))
+        times = n.__index__()
+        self._commit(lambda: list.__imul__(self, n), bool(self) and times != 1)
         return self
 
     def insert(self, index: SupportsIndex, value: Any) -> None:
         value = self._elem(value, f"[{index}]")
-        self._commit(lambda: list.insert(self, index, value))
+        self._commit(lambda: list.insert(self, index, value), True)
 
     def __setitem__(self, index: Any, value: Any) -> None:
         if isinstance(index, slice):
             value = [self._elem(v, f"[{i}]") for i, v in enumerate(value)]
+            self._commit(lambda: list.__setitem__(self, index, value), None)
+            return
+        value = self._elem(value, f"[{index}]")
+        try:
+            current = list.__getitem__(self, index)
+        except (IndexError, TypeError):
+            changes: bool | None = True  # list.__setitem__ raises the same error
         else:
-            value = self._elem(value, f"[{index}]")
-        self._commit(lambda: list.__setitem__(self, index, value))
+            changes = _differ(current, value)
+        self._commit(lambda: list.__setitem__(self, index, value), changes)
 
     def __delitem__(self, index: Any) -> None:
-        self._commit(lambda: list.__delitem__(self, index))
+        self._commit(
+            lambda: list.__delitem__(self, index), None if isinstance(index, slice) else True
+        )
 
     def pop(self, index: SupportsIndex = -1) -> Any:
-        return self._commit(lambda: list.pop(self, index))
+        return self._commit(lambda: list.pop(self, index), True)
 
     def remove(self, value: Any) -> None:
-        self._commit(lambda: list.remove(self, value))
+        self._commit(lambda: list.remove(self, value), True)
 
     def clear(self) -> None:
-        self._commit(lambda: list.clear(self))
+        self._commit(lambda: list.clear(self), bool(self))
 
     def sort(self, *, key: Any = None, reverse: bool = False) -> None:
-        self._commit(lambda: list.sort(self, key=key, reverse=reverse))
+        self._commit(lambda: list.sort(self, key=key, reverse=reverse), None)
 
     def reverse(self) -> None:
-        self._commit(lambda: list.reverse(self))
+        self._commit(lambda: list.reverse(self), None)
 
     def __reduce_ex__(self, protocol: SupportsIndex) -> Any:
         return (list, (list(self),))
@@ -186,36 +252,41 @@ class EventedList(list[Any], _Owned):
 class EventedDict(dict[Any, Any], _Owned):
     """A dict field's value: in-place changes are validated and evented."""
 
-    __slots__ = ("_owner",)
+    __slots__ = ("_owner", "_rev")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         dict.__init__(self, *args, **kwargs)
         self._owner = None  # not attached to a field until wrap() says so
+        self._rev = 0
 
     def _plain(self) -> dict[Any, Any]:
         return dict(self)
 
-    def _reset(self, contents: Any) -> None:
+    def _restore_contents(self, contents: Any) -> None:
         dict.clear(self)
         dict.update(self, contents)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         key = self._key(key)
         value = self._elem(value, f"[{key!r}]")
-        self._commit(lambda: dict.__setitem__(self, key, value))
+        current = dict.get(self, key, _ABSENT)
+        if current is not _ABSENT and not _differ(current, value):
+            self._commit(_nothing, False)  # an equal value: nothing to store
+            return
+        self._commit(lambda: dict.__setitem__(self, key, value), True)
 
     def __delitem__(self, key: Any) -> None:
-        self._commit(lambda: dict.__delitem__(self, key))
+        self._commit(lambda: dict.__delitem__(self, key), True)
 
     def pop(self, key: Any, *default: Any) -> Any:
-        return self._commit(lambda: dict.pop(self, key, *default))
+        return self._commit(lambda: dict.pop(self, key, *default), key in self)
 
     def popitem(self) -> tuple[Any, Any]:
-        result: tuple[Any, Any] = self._commit(lambda: dict.popitem(self))
+        result: tuple[Any, Any] = self._commit(lambda: dict.popitem(self), True)
         return result
 
     def clear(self) -> None:
-        self._commit(lambda: dict.clear(self))
+        self._commit(lambda: dict.clear(self), bool(self))
 
     def setdefault(self, key: Any, default: Any = None) -> Any:
         if key in self:
@@ -226,7 +297,9 @@ class EventedDict(dict[Any, Any], _Owned):
     def update(self, *args: Any, **kwargs: Any) -> None:
         items = dict(*args, **kwargs)
         checked = {self._key(k): self._elem(v, f"[{k!r}]") for k, v in items.items()}
-        self._commit(lambda: dict.update(self, checked))
+        verdicts = {_differ(dict.get(self, k, _ABSENT), v) for k, v in checked.items()}
+        changes = True if True in verdicts else (None if None in verdicts else False)
+        self._commit(lambda: dict.update(self, checked), changes)
 
     def __ior__(self, other: Any) -> EventedDict:  # type: ignore[misc]
         self.update(other)
@@ -245,48 +318,53 @@ class EventedDict(dict[Any, Any], _Owned):
 class EventedSet(set[Any], _Owned):
     """A set field's value: in-place changes are validated and evented."""
 
-    __slots__ = ("_owner",)
+    __slots__ = ("_owner", "_rev")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         set.__init__(self, *args, **kwargs)
         self._owner = None  # not attached to a field until wrap() says so
+        self._rev = 0
 
     def _plain(self) -> set[Any]:
         return set(self)
 
-    def _reset(self, contents: Any) -> None:
+    def _restore_contents(self, contents: Any) -> None:
         set.clear(self)
         set.update(self, contents)
 
     def add(self, value: Any) -> None:
         value = self._elem(value, "")
-        self._commit(lambda: set.add(self, value))
+        self._commit(lambda: set.add(self, value), _absent_from(self, value))
 
     def discard(self, value: Any) -> None:
-        self._commit(lambda: set.discard(self, value))
+        self._commit(lambda: set.discard(self, value), not _absent_from(self, value))
 
     def remove(self, value: Any) -> None:
-        self._commit(lambda: set.remove(self, value))
+        self._commit(lambda: set.remove(self, value), True)
 
     def pop(self) -> Any:
-        return self._commit(lambda: set.pop(self))
+        return self._commit(lambda: set.pop(self), True)
 
     def clear(self) -> None:
-        self._commit(lambda: set.clear(self))
+        self._commit(lambda: set.clear(self), bool(self))
 
     def update(self, *others: Iterable[Any]) -> None:
         items = [self._elem(v, "") for other in others for v in other]
-        self._commit(lambda: set.update(self, items))
+        changes = any(_absent_from(self, v) for v in items)
+        self._commit(lambda: set.update(self, items), changes)
 
     def difference_update(self, *others: Iterable[Any]) -> None:
-        self._commit(lambda: set.difference_update(self, *others))
+        items = [v for other in others for v in other]
+        changes = any(not _absent_from(self, v) for v in items)
+        self._commit(lambda: set.difference_update(self, items), changes)
 
     def intersection_update(self, *others: Iterable[Any]) -> None:
-        self._commit(lambda: set.intersection_update(self, *others))
+        self._commit(lambda: set.intersection_update(self, *others), None)
 
     def symmetric_difference_update(self, other: Iterable[Any]) -> None:
         items = [self._elem(v, "") for v in other]
-        self._commit(lambda: set.symmetric_difference_update(self, items))
+        # Every element of a non-empty other is either added or removed.
+        self._commit(lambda: set.symmetric_difference_update(self, items), bool(items))
 
     def __ior__(self, other: Any) -> EventedSet:  # type: ignore[misc]
         self.update(other)
@@ -314,9 +392,34 @@ class EventedSet(set[Any], _Owned):
         return copy.deepcopy(set(self), memo)
 
 
+_ABSENT: Any = object()
+
+
+def _differ(current: Any, value: Any) -> bool | None:
+    """Is *value* a change from *current* (``None``: cannot tell, the comparison failed)?"""
+    if current is value:
+        return False
+    try:
+        return bool(current != value) or type(current) is not type(value)
+    except Exception:
+        return None
+
+
+def _absent_from(container: set[Any], value: Any) -> bool | None:
+    try:
+        return value not in container
+    except TypeError:
+        return True  # unhashable: the mutation itself raises
+
+
 def copy_of(value: Any) -> Any:
     """A plain copy of an evented container (what events carry), else the value itself."""
     return value._plain() if isinstance(value, _Owned) else value
+
+
+def revision(value: Any) -> int | None:
+    """How many changes an evented container has had (``None`` for any other value)."""
+    return value._rev if isinstance(value, _Owned) else None
 
 
 def detach(value: Any) -> None:
@@ -328,7 +431,7 @@ def detach(value: Any) -> None:
 def reattach(obj: Any, spec: FieldSpec, value: Any) -> Any:
     """Put a container back in its field (a rollback): the same object reports again."""
     if isinstance(value, _Owned) and value._owner is None:
-        value._owner = wrap(obj, spec, value._plain())._owner  # type: ignore[misc]
+        value._owner = _owner_of(obj, spec)  # type: ignore[misc]
         return value
     return wrap(obj, spec, value)
 
@@ -347,11 +450,24 @@ def wrap(obj: Any, spec: FieldSpec, value: Any) -> Any:
     if not isinstance(value, list | dict | set):
         return value
     new = cls(value)
+    new._owner = _owner_of(obj, spec)
+    return new
+
+
+def _owner_of(obj: Any, spec: FieldSpec) -> Owner:
+    readonly = bool(spec.info.readonly)
+    if readonly:
+        # An in-place change of a read-only field is refused before its elements are
+        # even checked: the element checks are the refusal.
+        def refuse(_value: Any) -> Any:
+            from .write import readonly_error
+
+            raise readonly_error(obj, spec)
+
+        return (obj, spec, refuse, refuse, True)
     args = get_args(spec.type)
-    if kind == "dict":
+    if spec.collection == "dict":
         kcheck = runtime_check(args[0])[1] if args else None
         vcheck = runtime_check(args[1])[1] if len(args) > 1 else None
-        new._owner = (obj, spec, vcheck, kcheck)
-    else:
-        new._owner = (obj, spec, runtime_check(args[0])[1] if args else None, None)
-    return new
+        return (obj, spec, vcheck, kcheck, False)
+    return (obj, spec, runtime_check(args[0])[1] if args else None, None, False)
