@@ -414,3 +414,142 @@ class TestAssignment:
         with pytest.raises(AttributeError):
             _ = b.sneaky
         assert b.v == 0
+
+
+@vein.flow
+class Endpoint:
+    """Reads its fields only through a helper method, a property and a nested helper."""
+
+    scheme: str = "http"
+    host: str = "localhost"
+    port: int = 80
+    database: Database = vein.field(factory=Database)
+
+    def _authority(self) -> str:
+        return f"{self.host}:{self._port_text()}"
+
+    def _port_text(self) -> str:  # two levels down
+        return str(self.port)
+
+    @property
+    def origin(self) -> str:
+        return f"{self.scheme}://{self._authority()}"
+
+    @vein.computed
+    def url(self) -> str:
+        return self.origin + "/"
+
+    @vein.computed
+    def db_label(self) -> str:
+        return self.database.label()
+
+
+def _label(self: Database) -> str:
+    return f"db at {self.host}"
+
+
+Database.label = _label  # type: ignore[attr-defined]  # a helper of the nested class
+
+
+class TestReadsThroughHelpers:
+    """Fields read inside helper methods and properties are dependencies too (any depth)."""
+
+    def test_method_and_property(self):
+        """``self.origin`` (a property) calls ``self._authority()`` which calls another method."""
+        e = Endpoint()
+        assert e.url == "http://localhost:80/"
+        e.port = 81  # read two method calls down, inside a property
+        assert e.url == "http://localhost:81/"
+        e.scheme = "https"  # read by the property itself
+        assert e.url == "https://localhost:81/"
+        e.host = "h"
+        assert e.url == "https://h:81/"
+
+    def test_method_of_a_nested_object(self):
+        """``self.database.label()`` runs against the nested object's stand-in."""
+        e = Endpoint()
+        assert e.db_label == "db at localhost"
+        e.database.host = "db1"
+        assert e.db_label == "db at db1"
+
+    def test_helper_dependencies_are_evented(self):
+        """A subscriber of the computed value hears a change of a field a helper reads."""
+        e = Endpoint()
+        got: list[vein.Change] = []
+        e.on_change("url", got.append)
+        e.port = 8080
+        assert _log(got) == [("url", "http://localhost:80/", "http://localhost:8080/")]
+
+    def test_isinstance_and_super_in_a_helper(self):
+        """Helpers written for the real class (``isinstance``, zero-argument ``super()``) work."""
+
+        @vein.flow
+        class Base:
+            n: int = 1
+
+            def describe(self) -> str:
+                return f"n={self.n}"
+
+        @vein.flow
+        class Child(Base):
+            m: int = 2
+
+            def describe(self) -> str:
+                assert isinstance(self, Child)
+                return super().describe() + f", m={self.m}"
+
+            @vein.computed
+            def text(self) -> str:
+                return self.describe()
+
+        c = Child()
+        assert c.text == "n=1, m=2"
+        c.n = 5
+        assert c.text == "n=5, m=2"
+
+
+class TestFreshForSubscribers:
+    """A subscriber of a dependency that reads the computed value gets the new one."""
+
+    def test_subscriber_of_the_field_reads_the_new_value(self):
+        """Callbacks on ``database.host`` (child and root) read ``url`` already recomputed."""
+        s = Server()
+        assert s.url == "http://localhost:5432"  # cached
+        seen: list[str] = []
+        s.database.on_change("host", lambda c: seen.append(s.url))
+        s.on_change("database.host", lambda c: seen.append(s.url))
+        s.on_change(lambda c: seen.append(s.loud_url) if c.path == "database.host" else None)
+        s.database.host = "db"
+        assert seen == ["http://db:5432", "http://db:5432", "HTTP://DB:5432"]
+
+    def test_also_when_someone_listens_to_the_computed_value(self):
+        """With a listener on ``url`` (dependency watchers installed) the order does not matter."""
+        s = Server()
+        heard: list[vein.Change] = []
+        s.on_change("url", heard.append)
+        seen: list[str] = []
+        s.on_change("scheme", lambda c: seen.append(s.url))
+        s.scheme = "https"
+        assert seen == ["https://localhost:5432"]
+        assert _log(heard) == [("url", "http://localhost:5432", "https://localhost:5432")]
+
+    def test_after_a_batch_and_an_update(self):
+        """Same for the events a batch and an ``update`` fire after their commit."""
+        s = Server()
+        _ = s.url
+        seen: list[str] = []
+        s.on_change("scheme", lambda c: seen.append(s.url))
+        with s.batch():
+            s.scheme = "https"
+        s.update({"scheme": "ftp"})
+        assert seen == ["https://localhost:5432", "ftp://localhost:5432"]
+
+    def test_collection_dependency(self):
+        """An in-place mutation: a subscriber of the list reads the new count."""
+        s = Server()
+        assert s.tag_count == 0
+        seen: list[int] = []
+        s.on_change("tags", lambda c: seen.append(s.tag_count))
+        s.tags.append("a")
+        s.tags.extend(["b", "c"])
+        assert seen == [1, 3]

@@ -1,59 +1,166 @@
 """``@vein.computed``: derived values, cached until something they read changes.
 
 Dependencies are found by running the function with a recording stand-in for ``self``:
-every field path it reads (``self.database.host``) becomes a dependency, watched through
-the ordinary event machinery.  A change of a dependency drops the cached value; if
-someone subscribes to the computed name, it is recomputed at once and a
-:class:`vein.Change` is delivered when its value actually changed.
+every field it reads (``self.database.host``), also inside helper methods and properties
+it calls, is recorded together with the value it had.  The cache is checked against the
+tree's version, which every commit bumps: when the version moved on, the recorded fields
+are compared by identity (evented containers by their revision) with what they hold now,
+and only a changed one makes the value recomputed.  So a value is never stale, not even
+for a subscriber of a dependency that reads it before vein's own watchers ran.
+
+If someone subscribes to the computed name, its dependencies are watched through the
+ordinary event machinery and a :class:`vein.Change` is delivered when its value actually
+changed.
 """
 
 from __future__ import annotations
 
 import functools
+import types
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, overload
 
+from .collections import revision
 from .events import Change, emit, subscribe
 
-__all__ = ["computed"]
+if TYPE_CHECKING:
+    from .state import Node
+
+__all__ = ["class_attr", "computed", "record_reads"]
 
 T = TypeVar("T")
 
-_NO = object()
+_NO: Final = object()
+
+#: What a name found on a flow class is, for a stand-in of ``self``.
+FIELD: Final = 0  # a declared field (a slot): read and recorded
+DYNAMIC: Final = 5  # an attribute of the instance's ``__dict__`` (dynamic state)
+COMPUTED: Final = 1  # another computed value: evaluated against the stand-in
+PROPERTY: Final = 2  # a property: its getter runs against the stand-in
+METHOD: Final = 3  # a method: bound to the stand-in, so its reads are recorded too
+OTHER: Final = 4  # anything else (class constants, vein's own methods): read as is
+
+_kinds: dict[tuple[type, str], tuple[int, Any]] = {}
+
+
+def class_attr(cls: type, name: str) -> tuple[int, Any]:
+    """What *name* is on *cls* (cached per class and name: looked up once)."""
+    key = (cls, name)
+    found = _kinds.get(key)
+    if found is not None:
+        return found
+    from .declare import Flow
+
+    attr: Any = _NO
+    owner: type = object
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            attr, owner = klass.__dict__[name], klass
+            break
+    if attr is _NO:
+        found = (DYNAMIC, None)
+    elif isinstance(attr, types.MemberDescriptorType):
+        found = (FIELD, None)
+    elif owner is Flow or owner is object or name.startswith("__"):
+        found = (OTHER, None)  # vein's API and Python's protocols act on the real object
+    elif isinstance(attr, computed):
+        found = (COMPUTED, attr)
+    elif isinstance(attr, property) and attr.fget is not None:
+        found = (PROPERTY, attr.fget)
+    elif isinstance(attr, types.FunctionType):
+        found = (METHOD, attr)
+    else:
+        found = (OTHER, None)
+    _kinds[key] = found
+    return found
+
+
+#: One recorded read: the object, the field name, the value read and its revision (for
+#: an evented container, which changes in place), or ``None``.
+Read = tuple[Any, str, Any, "int | None"]
 
 
 class _Recorder:
-    """Stands in for ``self`` while a computed value is evaluated; records field reads."""
+    """Stands in for ``self`` while a computed value (or a policy) runs; records field reads.
 
-    __slots__ = ("_deps", "_obj", "_prefix")
+    Methods and properties of the class run against the stand-in too, so a field read
+    through ``self._fmt()`` or ``self.some_property`` is recorded, at any depth.
+    """
 
-    def __init__(self, obj: Any, prefix: str, deps: set[str]) -> None:
+    __slots__ = ("_obj", "_paths", "_prefix", "_reads")
+
+    def __init__(self, obj: Any, prefix: str, paths: dict[str, None], reads: list[Read]) -> None:
         object.__setattr__(self, "_obj", obj)
         object.__setattr__(self, "_prefix", prefix)
-        object.__setattr__(self, "_deps", deps)
+        object.__setattr__(self, "_paths", paths)
+        object.__setattr__(self, "_reads", reads)
+
+    # ``isinstance(self, Cls)`` and zero-argument ``super()`` look here when the stand-in's
+    # own type does not match, so methods written for the real class keep working.
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # type: ignore[override]
+        return type(self._obj)
 
     def __getattr__(self, name: str) -> Any:
-        attr = getattr(type(self._obj), name, None)
-        if isinstance(attr, computed):
-            # Another computed value: depend on the fields *it* reads (its own dependency
-            # watchers only announce it to listeners, never to other computed values).
+        obj = self._obj
+        kind, attr = class_attr(type(obj), name)
+        if kind == METHOD:
+            return types.MethodType(attr, self)
+        if kind == PROPERTY:
+            return attr(self)
+        if kind == COMPUTED:
+            # Another computed value: depend on the fields *it* reads.
             return attr.fn(self)
-        value = getattr(self._obj, name)
+        value = getattr(obj, name)
+        if kind == OTHER or name.startswith("_"):
+            return value  # not a field: nothing to depend on
+        self._reads.append((obj, name, value, revision(value)))
         path = self._prefix + name
         if hasattr(value, "_vein") and not isinstance(value, type):
-            return _Recorder(value, path + ".", self._deps)  # a nested flow object
-        if not callable(value):
-            self._deps.add(path)
+            if kind == DYNAMIC:
+                self._paths[path] = None  # an attribute may be given another object
+            return _Recorder(value, path + ".", self._paths, self._reads)  # a nested flow object
+        self._paths[path] = None
         return value
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("a computed value may not assign fields")
 
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("a computed value may not delete fields")
 
-def _listened(node: Any, name: str) -> bool:
+
+def record_reads(
+    obj: Any, fn: Callable[[Any], Any], paths: dict[str, None] | None = None
+) -> tuple[Any, list[Read], dict[str, None]]:
+    """Run ``fn(stand-in for obj)``; return its result, the reads and the dotted paths read.
+
+    The paths are relative to *obj*, in the order first read; they go into *paths* when
+    given, so that the caller has them even when *fn* raises (the exception propagates).
+    """
+    if paths is None:
+        paths = {}
+    reads: list[Read] = []
+    result = fn(_Recorder(obj, "", paths, reads))
+    return result, reads, paths
+
+
+def _unchanged(reads: list[Read]) -> bool:
+    """Does every recorded field still hold what was read (same object, same revision)?"""
+    for owner, name, value, rev in reads:
+        try:
+            current = getattr(owner, name)
+        except AttributeError:
+            return False
+        if current is not value or (rev is not None and revision(current) != rev):
+            return False
+    return True
+
+
+def _listened(node: Node, name: str) -> bool:
     """Does anybody (not counting dependency watchers) subscribe to *name* of *node*?"""
     path = name
-    n = node
+    n: Node | None = node
     while n is not None:
         subs = n.subs
         if subs:
@@ -67,6 +174,11 @@ def _listened(node: Any, name: str) -> bool:
         path = f"{n.name}.{path}"
         n = n.parent
     return False
+
+
+#: A cache entry: the tree and version it was checked at, the value, the reads it was
+#: computed from and the dotted paths they make up.
+Entry = tuple[Any, int, Any, list[Read], dict[str, None]]
 
 
 class computed(Generic[T]):
@@ -84,8 +196,9 @@ class computed(Generic[T]):
                 return f"http://{self.host}:{self.port}"
 
     ``server.url`` is computed on first read; ``server.on_change("url", cb)`` hears when
-    it changes.  The function must read fields through ``self`` (that is how its
-    dependencies are found) and must not assign them.
+    it changes.  The function must read fields through ``self`` (directly, or through
+    methods and properties of the class: that is how its dependencies are found), must
+    not assign them, and should depend on nothing else.
     """
 
     def __init__(self, fn: Callable[[Any], T]) -> None:
@@ -105,50 +218,45 @@ class computed(Generic[T]):
         if obj is None:
             return self
         node = obj._vein
-        cache: dict[str, Any] | None = node.__dict__.get("computed")
+        tree = node.tree or node.find_tree()
+        version = tree.version  # read first: a write from now on makes the entry checked again
+        cache: dict[str, Entry] | None = node.__dict__.get("computed")
         if cache is None:
             cache = node.computed = {}
-        tree = node.tree or node.find_tree()
-        lock = tree.lock
-        if lock._is_owned():
-            # Inside a batch or a policy of this thread: the state is not committed yet
-            # (the cache is invalidated only by the events after the commit).
-            return self._compute(obj, node)
-        value = cache.get(self.name, _NO)
-        if value is not _NO:
-            return value
-        version = tree.version
-        value = self._compute(obj, node)
-        # Keep it only if no write started or ended meanwhile: a value computed from a
-        # state that was being written (or was then rolled back) must not be cached.
-        if lock.acquire(blocking=False):
-            try:
-                if tree.version == version:
-                    cache[self.name] = value
-            finally:
-                lock.release()
+        else:
+            entry = cache.get(self.name)
+            if entry is not None:
+                if entry[1] == version and entry[0] is tree:
+                    return entry[2]
+                if _unchanged(entry[3]):
+                    cache[self.name] = (tree, version, entry[2], entry[3], entry[4])
+                    return entry[2]
+        value, reads, paths = record_reads(obj, self.fn)
+        # Kept even if a write ran meanwhile: the reads say what it was computed from, and
+        # the next read (the version moved on) checks them again.
+        cache[self.name] = (tree, version, value, reads, paths)
+        announced = node.__dict__.get("computed_seen")
+        if announced and self.name in announced:
+            self._watch(obj, node, paths)
         return value
 
-    def _compute(self, obj: Any, node: Any) -> Any:
-        deps: set[str] = set()
-        value = self.fn(_Recorder(obj, "", deps))
+    def _watch(self, obj: Any, node: Node, paths: dict[str, None]) -> None:
+        """Watch the dependencies not watched yet, to announce changes to listeners."""
         watched: dict[str, set[str]] | None = node.__dict__.get("computed_deps")
         if watched is None:
             watched = node.computed_deps = {}
         mine = watched.setdefault(self.name, set())
-        for path in deps - mine:
-            subscribe(node, path, functools.partial(self._invalidate, obj), False, internal=True)
-            mine.add(path)
-        return value
+        for path in paths:
+            if path not in mine:
+                mine.add(path)
+                subscribe(node, path, functools.partial(self._announce, obj), False, internal=True)
 
     def __set__(self, obj: Any, value: Any) -> None:
         raise AttributeError(f"{self.name!r} is computed; assign the fields it is derived from")
 
-    def _invalidate(self, obj: Any, change: Change) -> None:
+    def _announce(self, obj: Any, change: Change) -> None:
+        """A dependency changed (after the commit): tell listeners if the value did."""
         node = obj._vein
-        cache = node.__dict__.get("computed")
-        if cache:
-            cache.pop(self.name, None)
         announced: dict[str, Any] | None = node.__dict__.get("computed_seen")
         if not _listened(node, self.name):
             if announced:
@@ -177,9 +285,12 @@ class computed(Generic[T]):
         if self.name in announced:
             return
         try:
-            announced[self.name] = self.__get__(obj)
+            value = self.__get__(obj)
         except Exception:
-            pass
+            return
+        announced[self.name] = value
+        entry = node.computed[self.name]
+        self._watch(obj, node, entry[4])
 
 
 def prime(obj: Any, path: str) -> None:
@@ -215,3 +326,7 @@ def _prime_all(obj: Any, depth: int) -> None:
         child = getattr(obj, name, None)
         if child is not None:
             _prime_all(child, depth + 1)
+    if schema.dynamic:
+        for value in list(getattr(obj, "__dict__", {}).values()):
+            if hasattr(value, "_vein") and not isinstance(value, type):
+                _prime_all(value, depth + 1)  # an adopted flow object (dynamic state)
