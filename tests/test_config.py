@@ -1258,6 +1258,56 @@ class TestFlowFeatures:
         assert triples(other_changes) == [("db.host", "h", "h2")]
 
 
+class Limits(Config):
+    """A module-level Config subclass (picklable) with an invariant."""
+
+    @vein.policy
+    def pool_fits(self) -> None:
+        if self.get("pool.min", 0) > self.get("pool.max", 100):
+            raise ValueError("pool.min must not exceed pool.max")
+
+    def describe(self) -> str:
+        return f"pool {self.get('pool.min')}..{self.get('pool.max')}"
+
+
+class TestConfigSubclasses:
+    def test_a_subclass_with_a_policy_constructs_and_checks_every_change(self) -> None:
+        cfg = Limits({"pool": {"min": 1, "max": 10}})
+        assert cfg.describe() == "pool 1..10" and repr(cfg) == "Limits({'pool': {'min': 1, 'max': 10}})"
+        changes = heard(cfg)
+        with pytest.raises(vein.ValidationError, match="policy 'pool_fits' rejected the change: pool.min must not exceed pool.max"):
+            cfg.pool.min = 50
+        with pytest.raises(vein.ValidationError):
+            cfg.update({"pool": {"max": 0}})
+        with pytest.raises(vein.ValidationError, match="pool_fits"):
+            Limits({"pool": {"min": 5, "max": 1}})
+        cfg.pool.max = 20
+        assert cfg.to_dict() == {"pool": {"min": 1, "max": 20}}
+        assert triples(changes) == [("pool.max", 10, 20)]
+
+    @pytest.mark.parametrize(
+        "clone",
+        [copy.copy, copy.deepcopy, lambda c: pickle.loads(pickle.dumps(c))],
+        ids=["copy", "deepcopy", "pickle"],
+    )
+    def test_copies_keep_the_subclass(self, clone: Any) -> None:
+        other = clone(Limits({"pool": {"min": 1}}))
+        assert type(other) is Limits and other.to_dict() == {"pool": {"min": 1}}
+        with pytest.raises(vein.ValidationError):
+            other.pool.max = 0
+
+    def test_declared_fields_or_options_are_a_schema_error(self) -> None:
+        with pytest.raises(vein.SchemaError, match=r"Config subclass is schema-less and cannot declare fields \(timeout\)"):
+
+            class Typed(Config):
+                timeout: float = 30.0
+
+        with pytest.raises(vein.SchemaError, match="takes no class options"):
+
+            class Options(Config, dynamic=True):
+                pass
+
+
 def test_no_shared_state_leaks_between_tests() -> None:
     # The autouse fixture resets the global config; it must be empty here.
     assert vein.config.to_dict() == {} and len(vein.config) == 0

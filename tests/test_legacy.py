@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import pytest
 
 import vein
+from vein.api import validates
 
 
 @vein.flow
@@ -268,3 +270,144 @@ class TestStrict:
         obj = vein.structure({"timeout": 5, "log-level": "debug", "database": {"password": "pw"}}, Settings)
         assert vein.structure(vein.to_dict(obj), Settings) == obj
         assert vein.to_dict(obj, redact=True)["database"]["password"] == "***"
+
+
+# --- dynamic state: repr, equality, per-attribute validation hooks (SPEC §2) ---------------------
+
+
+class TestDynamicReprAndEquality:
+    def test_dynamic_attributes_are_state(self) -> None:
+        class U(vein.Flow):
+            def __init__(self, user_id: str) -> None:
+                self.user_id = user_id
+
+        class P(vein.Flow):
+            theme: str = "light"
+            password: str = vein.field(default="", secret=True)
+
+            def __init__(self, user: str) -> None:
+                self.user = user
+                self._cache: dict[str, Any] = {}
+
+        assert repr(U("x")) == "TestDynamicReprAndEquality.test_dynamic_attributes_are_state.<locals>.U(user_id='x')"
+        assert U("x") == U("x") and U("x") != U("y")
+        assert P("ann") != P("bob") and P("ann") == P("ann")
+        ann = P("ann")
+        ann.password = "pw"
+        ann._cache["k"] = 1  # private: neither shown nor compared
+        assert repr(ann).endswith("P(theme='light', password=***, user='ann')")
+        assert ann != P("ann")  # the declared password differs
+        with pytest.raises(TypeError):
+            hash(ann)  # mutable state: unhashable, like a dict
+
+
+class Account(vein.Flow):
+    def __init__(self) -> None:
+        super().__init__()
+        self.user_id: str | None = None
+        self.email = ""
+        self.roles: list[str] = []
+
+    @validates("user_id")
+    def _check_user_id(self, attribute: Any, value: Any) -> None:
+        if value is not None and not str(value).isdigit():
+            raise ValueError(f"{attribute.name} must be digits, got {value!r}")
+
+    @validates("email")
+    def _check_email(self, attribute: Any, value: Any) -> None:
+        if value and "@" not in value:
+            raise ValueError("not an e-mail address")
+
+    _roles_are_a_list = validates("roles")(attrs.validators.instance_of(list))
+
+
+class TestValidationHooks:
+    def test_an_assignment_is_checked_and_a_rejected_one_changes_nothing(self) -> None:
+        account = Account()
+        changes: list[vein.Change] = []
+        account.on_change(changes.append)
+        account.user_id = "42"
+        with pytest.raises(vein.ValidationError) as info:
+            account.user_id = "abc"
+        assert [str(e) for e in info.value.errors] == [
+            "user_id: rejected by its validator: user_id must be digits, got 'abc'"
+        ]
+        assert account.user_id == "42" and [c.new for c in changes] == ["42"]
+
+    def test_attrs_validators_are_hooks_too(self) -> None:
+        account = Account()
+        with pytest.raises(vein.ValidationError, match=r"roles: rejected by its validator: 'roles' must be <class 'list'> \(got 'admin'"):
+            account.roles = "admin"  # type: ignore[assignment]
+        assert account.roles == []
+
+    def test_updates_sources_and_batches_are_checked_atomically(self, tmp_path: Any) -> None:
+        account = Account()
+        with pytest.raises(vein.ValidationError, match="email: rejected by its validator: not an e-mail address"):
+            account.update({"user_id": "7", "email": "nope"})
+        assert (account.user_id, account.email) == (None, "")  # nothing half-applied
+        path = tmp_path / "account.yml"
+        path.write_text("user_id: x7\n", encoding="utf-8")
+        with pytest.raises(vein.ValidationError, match="user_id: rejected by its validator"):
+            account.update(vein.from_yaml(path))
+        with pytest.raises(vein.ValidationError), account.batch():
+            account.user_id = "8"
+            account.email = "bad"
+        assert (account.user_id, account.email) == (None, "")
+        account.update({"user_id": "9", "email": "a@b"})
+        assert (account.user_id, account.email) == ("9", "a@b")
+
+    def test_a_hook_on_a_declared_field_gets_its_attrs_attribute(self) -> None:
+        seen: list[Any] = []
+
+        class Mixed(vein.Flow):
+            level: int = 1
+
+            def __init__(self) -> None:
+                self.note = ""
+
+            @validates("level", "note")
+            def _record(self, attribute: Any, value: Any) -> None:
+                seen.append((attribute.name, value, isinstance(attribute, attrs.Attribute)))
+
+        Mixed().level = 2
+        assert ("level", 2, True) in seen and ("note", "", False) in seen
+
+    def test_a_name_that_is_no_field_of_a_fixed_schema_is_a_schema_error(self) -> None:
+        @vein.flow
+        class Fixed:
+            name: str = ""
+
+            @validates("nme")
+            def _check(self, attribute: Any, value: Any) -> None: ...
+
+        with pytest.raises(vein.SchemaError, match=r"validates\('nme'\) names no field \(did you mean 'name'\?\)"):
+            Fixed()
+
+    def test_on_a_config_subclass_names_are_dotted_paths(self) -> None:
+        class AppConfig(vein.Config):
+            @validates("database.port")
+            def _port(self, attribute: Any, value: Any) -> None:
+                if not isinstance(value, int) or not 0 < value < 65536:
+                    raise ValueError("must be a port number")
+
+            @validates("api_key")
+            def _key(self, attribute: Any, value: Any) -> None:
+                if len(value) < 8:
+                    raise ValueError(f"too short: {value}")
+
+        cfg = AppConfig()
+        cfg.database.port = 5432
+        with pytest.raises(vein.ValidationError, match="database.port: rejected by its validator: must be a port number"):
+            cfg.database.port = 70000
+        with pytest.raises(vein.ValidationError) as info:
+            cfg.api_key = "short"
+        assert "short" not in str(info.value)  # a secret-looking key: the message is hidden
+        assert cfg.to_dict() == {"database": {"port": 5432}}
+
+    def test_bad_arguments(self) -> None:
+        with pytest.raises(TypeError, match="takes the names of the attributes"):
+            validates()
+        with pytest.raises(TypeError, match="takes the names of the attributes"):
+            validates(lambda *a: None)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="decorates a method"):
+            validates("x")(42)  # type: ignore[arg-type]

@@ -6,19 +6,24 @@ import collections.abc as cabc
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, TypeVar, Union
 
-from .errors import ErrorEntry, ValidationError
+import attrs
+
+from .errors import ErrorEntry, ValidationError, VeinError
 from .flow import layers
+from .flow.config import Config
 from .flow.dump import to_dict as _to_dict
-from .flow.schema import is_flow_class, schema_of
+from .flow.events import MISSING
+from .flow.schema import SchemaError, did_you_mean, is_flow_class, schema_of
+from .flow.txn import policy
 from .sources.dict import DictSource
 
 if TYPE_CHECKING:
     from .flow.provenance import Provenance
 
-__all__ = ["explain", "load", "structure", "to_dict"]
+__all__ = ["HookedAttribute", "explain", "load", "structure", "to_dict", "validates"]
 
 T = TypeVar("T")
 
@@ -183,6 +188,103 @@ def structure(
             raise ValidationError(errors)
     obj: T = layers.load(cls, [DictSource(data, name="structure", strict=strict)])
     return obj
+
+
+@attrs.frozen
+class HookedAttribute:
+    """What a :func:`validates` hook gets as *attribute* for an undeclared name.
+
+    It has the ``name`` attrs' own validators read, so they can be used as hooks.
+    """
+
+    name: str
+
+
+Hook = Callable[[Any, Any, Any], Any]
+
+
+def validates(*names: str) -> Callable[[Hook], Callable[[Any], None]]:
+    """Attach a validation hook to attributes by name, declared or dynamic::
+
+        class UserSession(vein.Flow):
+            def __init__(self):
+                self.user_id = None
+
+            @vein.validates("user_id")
+            def _check_user_id(self, attribute, value):
+                if value is not None and not value.isdigit():
+                    raise ValueError("must be digits")
+
+    The hook has the signature of an attrs validator, ``(self, attribute, value)``, so
+    attrs' validators are hooks too: ``_id = vein.validates("user_id")(instance_of(str))``.
+    It runs for each named attribute that is set, after every committed change of the
+    object (an assignment, ``update``, the end of a ``batch``), like a ``@vein.policy``:
+    when it raises, the change is rolled back, no event fires, and a
+    :class:`vein.ValidationError` names the attribute.  On a :class:`vein.Config`
+    subclass the names are dotted paths (``"database.port"``).
+    """
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise TypeError(
+            "validates() takes the names of the attributes it checks, as text: "
+            "@vein.validates('user_id', 'email')"
+        )
+
+    def decorate(fn: Hook) -> Callable[[Any], None]:
+        if not callable(fn):
+            raise TypeError(
+                f"validates({', '.join(map(repr, names))}) decorates a method "
+                f"(self, attribute, value) or takes an attrs validator, not {fn!r}"
+            )
+
+        def hook(self: Any) -> None:
+            errors: list[ErrorEntry] = []
+            prefix = self._vein.path_prefix()
+            for name in names:
+                attribute, value, secret = _hooked(self, name)
+                if value is MISSING:
+                    continue  # not set (yet): nothing to check
+                try:
+                    fn(self, attribute, value)
+                except VeinError:
+                    raise
+                except Exception as exc:
+                    if secret:
+                        message = (
+                            f"rejected by its validator ({type(exc).__name__}; "
+                            "value hidden: secret)"
+                        )
+                    else:
+                        # attrs' validators raise with (message, attribute, ...) as args.
+                        args = exc.args
+                        detail = args[0] if len(args) > 1 and isinstance(args[0], str) else exc
+                        message = f"rejected by its validator: {detail or type(exc).__name__}"
+                    errors.append(ErrorEntry(prefix + name, message))
+            if errors:
+                raise ValidationError(errors)
+
+        hook.__name__ = getattr(fn, "__name__", "validates")
+        hook.__qualname__ = getattr(fn, "__qualname__", hook.__name__)
+        hook.__doc__ = getattr(fn, "__doc__", None)
+        hook.__wrapped__ = fn  # type: ignore[attr-defined]
+        return policy(hook)
+
+    return decorate
+
+
+def _hooked(obj: Any, name: str) -> tuple[Any, Any, bool]:
+    """``(attribute, value, secret)`` of the attribute a hook checks (value MISSING if unset)."""
+    if isinstance(obj, Config):
+        return HookedAttribute(name), obj.get(name, MISSING), obj.__vein_secret_path__(name)
+    schema = schema_of(type(obj))
+    spec = schema.fields.get(name) or schema.by_key.get(name)
+    if spec is not None:
+        return spec.attribute, getattr(obj, spec.name, MISSING), spec.secret
+    if not schema.dynamic:
+        raise SchemaError(
+            f"{type(obj).__qualname__}: validates({name!r}) names no field"
+            f"{did_you_mean(name, list(schema.fields))}"
+        )
+    return HookedAttribute(name), obj.__vein_get__(name), False
 
 
 def to_dict(obj: Any, *, redact: bool = False) -> dict[str, Any]:

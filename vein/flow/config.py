@@ -423,7 +423,7 @@ class Config(Flow, metaclass=_ConfigMeta):
         return _restore(copy.deepcopy(_export(self), memo), type(self))
 
     def __repr__(self) -> str:
-        return f"Config({self.to_dict(redact=True)!r})"
+        return f"{type(self).__name__}({self.to_dict(redact=True)!r})"
 
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | {k for k in self._data if k.isidentifier()})
