@@ -3,6 +3,8 @@ class still is -- a real attrs class that attrs, cattrs, pickle and copy work wi
 
 from __future__ import annotations
 
+import ipaddress
+
 import copy
 import importlib.util
 import inspect
@@ -730,3 +732,24 @@ class TestConstruction:
         assert s1.database.host == "shared"
         assert got1 == []
         assert [(c.path, c.new) for c in got2] == [("database.host", "only-s2")]
+
+
+@vein.flow
+class _WithAddress:
+    addr: ipaddress.IPv4Address = ipaddress.IPv4Address("10.0.0.1")
+
+
+@vein.flow
+class _HoldsAddresses:
+    one: _WithAddress = vein.field(factory=_WithAddress)
+    many: list[_WithAddress] = vein.field(factory=list)
+
+
+def test_a_nested_class_with_a_field_sources_cannot_build() -> None:
+    """A field type cattrs has no hook for (IPv4Address) works in a nested class too:
+    instances are accepted, data is refused with a clear error."""
+    b = _HoldsAddresses()
+    b.many = [_WithAddress(addr=ipaddress.IPv4Address("10.0.0.2"))]
+    assert b.many[0].addr == ipaddress.IPv4Address("10.0.0.2")
+    with pytest.raises(vein.ValidationError, match="cannot build this type"):
+        b.update({"many": [{"addr": "10.0.0.3"}]})

@@ -950,3 +950,56 @@ class TestHardening:
         assert S().database.host == "h"
         mine = Db()
         assert S(database=mine).database is mine  # one given to __init__ is taken as is
+
+
+def test_every_unreadable_source_is_reported(tmp_path: Path) -> None:
+    @vein.flow
+    class S:
+        a: int = 0
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"a": 1,}', encoding="utf-8")
+    s = S()
+    with pytest.raises(vein.SourceError) as info:
+        s.update(vein.from_json(bad), vein.from_toml(tmp_path / "missing.toml"))
+    text = str(info.value)
+    assert "2 sources cannot be read" in text
+    assert "bad.json:1:9: invalid JSON" in text and "missing.toml: TOML file not found" in text
+    assert len(info.value.errors) == 2
+    with pytest.raises(vein.SourceError) as one:  # a single one is raised as it is
+        s.update(vein.from_json(bad))
+    assert one.value.errors == [] and one.value.line == 1
+
+
+def test_on_change_refuses_a_non_callable() -> None:
+    @vein.flow
+    class S:
+        t: int = 0
+
+    with pytest.raises(TypeError, match="takes a callable"):
+        S().on_change("t", 5)  # type: ignore[call-overload]
+
+
+def test_dotted_key_in_a_mapping_says_to_nest_it() -> None:
+    @vein.flow
+    class Db:
+        host: str = ""
+
+    @vein.flow
+    class S:
+        database: Db = vein.field(factory=Db)
+
+    with pytest.raises(vein.ValidationError) as info:
+        S().update({"database.host": "x"})
+    assert "nest it as {'database': {'host': ...}}" in str(info.value)
+
+
+def test_load_refuses_an_instance() -> None:
+    @vein.flow
+    class S:
+        a: int = 0
+
+    with pytest.raises(TypeError, match=r"takes a flow class.*obj\.update"):
+        vein.load(S(), vein.from_dict({"a": 1}, name="d"))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="takes a flow class"):
+        vein.load(vein.Config(), {"a": 1})  # type: ignore[arg-type]

@@ -523,3 +523,18 @@ class TestUntypedAndCustomFields:
         for value in (1, "x", [1], {"a": 1}, None):
             c.anything = value
             assert c.anything == value
+
+
+def test_to_dict_of_a_value_that_contains_itself_is_a_vein_error() -> None:
+    from typing import Any
+
+    @vein.flow
+    class S:
+        data: Any = None
+
+    s = S()
+    loop: list[Any] = []
+    loop.append(loop)
+    s.data = loop
+    with pytest.raises(vein.VeinError, match="data: the value nests too deeply or contains itself"):
+        vein.to_dict(s)

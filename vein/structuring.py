@@ -614,6 +614,13 @@ def _attrs_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
             options["rename"] = info.key
         if _holds_union(a.type):
             options["struct_hook"] = _fresh(conv, a.type)
+        elif a.type is not None and not isinstance(a.type, str):
+            try:
+                conv.get_structure_hook(a.type)
+            except cattrs.errors.StructureHandlerNotFoundError:
+                # A type sources cannot build (IPv4Address, a custom class): instances only,
+                # as for a top-level field of that type.
+                options["struct_hook"] = instances_only(a.type)
         if info.secret:
             options["struct_hook"] = _hiding(options.get("struct_hook") or _fresh(conv, a.type))
         if options:
@@ -658,6 +665,18 @@ def _unknown_keys(exc: cattrs.ForbiddenExtraKeysError, path: str) -> ConversionE
         return UnknownKeys("", None, detail, f"{path}.{key}")
     detail = "unknown keys " + ", ".join(f"{k!r}{did_you_mean(k, known)}" for k in extra)
     return UnknownKeys("", None, detail, path)
+
+
+def instances_only(tp: Any) -> Callable[[Any, Any], Any]:
+    """The hook for a type sources cannot build from data: its instances, nothing else."""
+    expected = describe_type(tp)
+
+    def accept(value: Any, _: Any) -> Any:
+        if isinstance(tp, type) and isinstance(value, tp):
+            return value
+        raise ConversionError(expected, value, "vein cannot build this type from data")
+
+    return accept
 
 
 def _secret_at(tp: Any, steps: Sequence[str | int]) -> bool:
@@ -875,7 +894,7 @@ def runtime_check(tp: Any) -> tuple[type | None, Check | None]:
         # No coercion at runtime: the member itself (a source may give its value).
         member = next(iter(tp), None)
         example = f", e.g. {tp.__name__}.{member.name}" if member is not None else ""
-        return None, _isinstance_check(tp, f"a {tp.__name__} member{example}")
+        return None, _isinstance_check(tp, f"a member of {tp.__name__}{example}")
     if isinstance(tp, type) and issubclass(tp, PurePath):
         return None, _isinstance_check(tp, expected)
     if isinstance(tp, type) and attrs.has(tp):

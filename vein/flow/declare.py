@@ -138,6 +138,10 @@ class Flow(metaclass=FlowMeta):
         if callable(path):
             callback, path = path, "*"
         _check_path(self, path)
+        if callback is not None and not callable(callback):
+            raise TypeError(
+                f"on_change({path!r}, ...) takes a callable, not {type(callback).__name__}"
+            )
         if callback is None:
 
             def decorator(fn: C) -> C:

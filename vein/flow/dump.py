@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from ..errors import VeinError
 from .events import MISSING
 from .schema import is_flow_class, schema_of
 
@@ -43,7 +44,14 @@ def to_dict(obj: Any, *, redact: bool = False) -> dict[str, Any]:
         elif spec.nested is not None and value is not None:
             out[spec.key] = to_dict(value, redact=redact)
         else:
-            out[spec.key] = plain(value, redact)
+            try:
+                out[spec.key] = plain(value, redact)
+            except RecursionError:
+                # An Any-typed field may hold what no dump can: data that contains itself.
+                raise VeinError(
+                    f"{name}: the value nests too deeply or contains itself; it cannot "
+                    "be turned into plain data"
+                ) from None
     if schema.dynamic:
         d = getattr(obj, "__dict__", {})
         for key, value in d.items():

@@ -75,7 +75,34 @@ def _as_document(source: Any, schema: Schema | None) -> Document:
 
 
 def read_documents(sources: Iterable[Any], schema: Schema | None) -> list[Document]:
-    return [_as_document(s, schema) for s in sources]
+    """Read every source; if some cannot be read, one SourceError lists all of them."""
+    from ..errors import SourceError
+
+    docs: list[Document] = []
+    failed: list[SourceError] = []
+    for source in sources:
+        try:
+            docs.append(_as_document(source, schema))
+        except SourceError as exc:
+            failed.append(exc)
+    if len(failed) == 1:
+        raise failed[0]
+    if failed:
+        entries = [entry for exc in failed for entry in (exc.errors or [_entry_of(exc)])]
+        raise SourceError(
+            f"{len(failed)} sources cannot be read",
+            errors=entries,
+            transient=all(exc.transient for exc in failed),
+        )
+    return docs
+
+
+def _entry_of(exc: Any) -> ErrorEntry:
+    """One unreadable source as an error entry: ``config.json:3:5: invalid JSON ...``."""
+    where = exc.source or "(source)"
+    if exc.source is not None and exc.line is not None:
+        where += f":{exc.line}" + (f":{exc.column}" if exc.column is not None else "")
+    return ErrorEntry(where, exc.message)
 
 
 def flatten(schema: Schema, doc: Document, errors: list[ErrorEntry], prefix: str = "") -> Flat:
@@ -131,12 +158,16 @@ def _flatten(
                 value = raw if runtime else _plain_value(raw)
                 out[prefix + key] = (value, doc.locate(here))
             elif doc.strict:
-                choices = list(by_key)
-                errors.append(
-                    ErrorEntry(
-                        prefix + key, f"unknown key{did_you_mean(key, choices)}", doc.locate(here)
+                head, dot, rest = key.partition(".")
+                if dot and (head in by_key or head in fields):
+                    # {"database.host": ...}: keys are not paths (a key may contain dots).
+                    message = (
+                        f"unknown key; a dotted key is not a path: nest it as "
+                        f"{{{head!r}: {{{rest.split('.')[0]!r}: ...}}}}"
                     )
-                )
+                else:
+                    message = f"unknown key{did_you_mean(key, list(by_key))}"
+                errors.append(ErrorEntry(prefix + key, message, doc.locate(here)))
             continue
         path = prefix + spec.name
         if spec.nested is not None:
@@ -782,6 +813,12 @@ def dynamic_write(obj: Any, name: str, value: Any) -> None:
 
 def load(cls: type, sources: Iterable[Any]) -> Any:
     """``vein.load(Settings, *sources)``: defaults plus sources, in one atomic step."""
+    if not isinstance(cls, type):
+        raise TypeError(
+            f"vein.load() takes a flow class (e.g. vein.load(Settings, ...)), not "
+            f"{type(cls).__name__!r} object; to apply sources to an existing object, call "
+            "obj.update(...)"
+        )
     schema = schema_of(cls)
     if schema.dynamic:
         obj = cls()

@@ -204,14 +204,10 @@ def _structure_or_fallback(tp: Any) -> Callable[[Any], Any]:
     try:
         return structure_hook(tp)
     except cattrs.errors.StructureHandlerNotFoundError:
-        from ..structuring import ConversionError, describe_type
+        from ..structuring import instances_only
 
-        def accept_instances(value: Any) -> Any:
-            if isinstance(tp, type) and isinstance(value, tp):
-                return value
-            raise ConversionError(describe_type(tp), value)
-
-        return accept_instances
+        accept = instances_only(tp)
+        return lambda value: accept(value, tp)
 
 
 def schema_of(cls: type) -> Schema:
