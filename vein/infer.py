@@ -50,7 +50,14 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
-__all__ = ["FORMATS", "format_of", "infer_schema", "read_document", "valid_class_name"]
+__all__ = [
+    "FORMATS",
+    "class_name_problem",
+    "format_of",
+    "infer_schema",
+    "read_document",
+    "valid_class_name",
+]
 
 #: File formats :func:`read_document` reads, by extension.
 FORMATS: Final = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml"}
@@ -168,12 +175,27 @@ class _Obj:
         return f.count == self.count
 
 
+class _Refused(Exception):
+    """What makes a document unconvertible; :func:`infer_schema` turns it into a SourceError."""
+
+
+def _at(where: str) -> str:
+    where = where or "the top level"
+    return where if len(where) <= 60 else where[:57] + "..."
+
+
 def _add(
-    shape: _Shape, value: Any, hint: str, *, parent: _Obj | None, where: str, depth: int
+    shape: _Shape,
+    value: Any,
+    hint: str,
+    *,
+    parent: _Obj | None,
+    where: str,
+    depth: int,
+    open_: set[int] | None = None,
 ) -> None:
     if depth > MAX_DEPTH:
-        at = where if len(where) <= 60 else where[:57] + "..."
-        raise ValueError(f"the document is nested deeper than {MAX_DEPTH} levels (at {at})")
+        raise _Refused(f"the document is nested deeper than {MAX_DEPTH} levels (at {_at(where)})")
     if value is None:
         shape.kinds.add("none")
     elif isinstance(value, bool):
@@ -189,28 +211,56 @@ def _add(
     elif isinstance(value, Mapping):
         if shape.obj is None:
             shape.obj = _Obj(hint, parent, where)
-        _add_mapping(shape.obj, value, depth)
+        _add_mapping(shape.obj, value, depth, open_)
     elif isinstance(value, list | tuple):
         if shape.items is None:
             shape.items = _Shape()
         item_hint = _singular(hint)
+        open_ = _enter(value, where, open_)
         for item in value:
-            _add(shape.items, item, item_hint, parent=parent, where=where + "[]", depth=depth + 1)
+            _add(
+                shape.items,
+                item,
+                item_hint,
+                parent=parent,
+                where=where + "[]",
+                depth=depth + 1,
+                open_=open_,
+            )
+        open_.discard(id(value))
     else:
         shape.kinds.add("any")
 
 
-def _add_mapping(obj: _Obj, data: Mapping[Any, Any], depth: int) -> None:
+def _enter(container: Any, where: str, open_: set[int] | None) -> set[int]:
+    """Mark *container* as being read; one that is already being read contains itself."""
+    if open_ is None:
+        open_ = set()
+    if id(container) in open_:
+        # A Python structure (not a file: YAML's recursive aliases are refused on reading).
+        raise _Refused(f"the document contains itself (at {_at(where)})")
+    open_.add(id(container))
+    return open_
+
+
+def _add_mapping(
+    obj: _Obj, data: Mapping[Any, Any], depth: int, open_: set[int] | None = None
+) -> None:
     obj.count += 1
+    open_ = _enter(data, obj.where, open_)
     for key, value in data.items():
         if not isinstance(key, str):
-            raise TypeError(f"{obj.where or 'the document'}: keys must be text, not {key!r}")
+            raise _Refused(
+                f"keys must be text, not {type(key).__name__} {key!r} (at {_at(obj.where)}); "
+                "read files with vein.infer.read_document, which keeps such keys as their text"
+            )
         f = obj.fields.get(key)
         if f is None:
             f = obj.fields[key] = _Field(key)
         f.count += 1
         where = f"{obj.where}.{key}" if obj.where else key
-        _add(f.shape, value, _pascal(key), parent=obj, where=where, depth=depth + 1)
+        _add(f.shape, value, _pascal(key), parent=obj, where=where, depth=depth + 1, open_=open_)
+    open_.discard(id(data))
 
 
 # --- names -------------------------------------------------------------------------------
@@ -241,8 +291,31 @@ def _is_name(text: str) -> bool:
 
 
 def valid_class_name(name: str) -> bool:
-    """Can *name* be the root class of :func:`infer_schema` (an ASCII Python name)?"""
-    return _is_name(name) and name not in ("Any", "vein")
+    """Can *name* be the root class of :func:`infer_schema` (see :func:`class_name_problem`)?"""
+    return class_name_problem(name) is None
+
+
+#: Names the generated module itself uses, and names ruff refuses for a class (E742).
+_USED_BY_THE_MODULE: Final = {
+    "Any": "the generated module imports typing.Any",
+    "vein": "the generated module imports vein",
+    **{t: f"the generated annotations use the built-in {t}" for t in _SCALARS + ("list", "dict")},
+    **dict.fromkeys(("l", "O", "I"), "ruff refuses it as an ambiguous class name (E742)"),
+}
+
+
+def class_name_problem(name: str) -> str | None:
+    """Why *name* cannot be the root class of :func:`infer_schema` (``None`` if it can)."""
+    if not isinstance(name, str) or not name.isidentifier():
+        return f"{name!r} is not a Python name (letters, digits and _, not starting with a digit)"
+    if not name.isascii():
+        return f"{name!r} is not ASCII (the generated code keeps to ASCII names)"
+    if keyword.iskeyword(name):
+        return f"{name!r} is a Python keyword"
+    why = _USED_BY_THE_MODULE.get(name)
+    if why is not None:
+        return f"{name!r} cannot name the class: {why}"
+    return None
 
 
 def _name_fields(obj: _Obj, taken_globally: frozenset[str]) -> None:
@@ -540,13 +613,23 @@ def infer_schema(
     Loading the document with the root class and dumping it with ``vein.to_dict`` gives
     *data* back.  See the module documentation of :mod:`vein.infer` for the rules.
     """
+    from .errors import SourceError
+
+    problem = class_name_problem(name)
+    if problem is not None:
+        raise ValueError(f"infer_schema(name=...): {problem}")
     if not isinstance(data, Mapping):
-        kind = type(data).__name__
-        raise TypeError(f"infer_schema() takes a mapping (a document's top level), not {kind}")
-    if not valid_class_name(name):
-        raise ValueError(f"the class name must be a Python name, not {name!r}")
+        kinds = {"NoneType": "null", "str": "text", "int": "a number", "float": "a number"}
+        got = kinds.get(type(data).__name__, f"a {type(data).__name__}")
+        raise SourceError(
+            f"the top level must be a mapping (key: value) to become a class, not {got}",
+            source=source,
+        )
     root = _Obj(name, None, "")
-    _add_mapping(root, data, 0)
+    try:
+        _add_mapping(root, data, 0)
+    except _Refused as exc:
+        raise SourceError(str(exc), source=source) from None
 
     taken_globally = _flow_names() | _SHADOWING | {name}
     objs = list(_all_objs(root))
