@@ -17,7 +17,7 @@ from .flow.config import Config
 from .flow.events import MissingType
 from .flow.schema import SchemaError
 from .flow.txn import policy
-from .sources import from_dict, from_env, from_json, from_toml, from_yaml
+from .sources import from_dict, from_dotenv, from_env, from_json, from_toml, from_yaml
 
 if TYPE_CHECKING:
     from .infer import infer_schema
@@ -52,6 +52,7 @@ __all__ = [
     "flow",
     "from_appconfig",
     "from_dict",
+    "from_dotenv",
     "from_env",
     "from_json",
     "from_toml",

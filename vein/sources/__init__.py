@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from .base import Document, FileSource, Source
 from .dict import DictSource, from_dict
+from .dotenv import DotenvSource, from_dotenv
 from .env import EnvSource, from_env
 from .json import JsonSource, from_json
 from .toml import TomlSource, from_toml
@@ -15,6 +16,7 @@ __all__ = [
     "AppConfigSource",
     "DictSource",
     "Document",
+    "DotenvSource",
     "EnvSource",
     "FileSource",
     "JsonSource",
@@ -23,6 +25,7 @@ __all__ = [
     "YamlSource",
     "from_appconfig",
     "from_dict",
+    "from_dotenv",
     "from_env",
     "from_json",
     "from_toml",

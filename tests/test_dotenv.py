@@ -1,0 +1,132 @@
+"""``vein.from_dotenv``: a ``.env`` file read like the environment, as a file layer of its
+own (real files, python-dotenv's parser), and the corpus' real ``.env`` files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import vein
+
+pytest.importorskip("dotenv")
+
+
+@vein.flow
+class Db:
+    host: str = "localhost"
+    port: int = 5432
+    password: str = vein.field(default="", secret=True)
+
+
+@vein.flow
+class Settings:
+    name: str = "app"
+    debug: bool = False
+    version: str = "0"
+    db: Db = vein.field(factory=Db)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / ".env"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_variables_are_converted_like_the_environment(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "# settings\n"
+        'APP_NAME="my app"\n'
+        "export APP_DEBUG=yes\n"
+        "APP_VERSION=1.10\n"
+        "APP_DB__PORT=6543\n"
+        "APP_DB__PASSWORD='pw-in-dotenv'\n",
+    )
+    s = vein.load(Settings, vein.from_dotenv(path, "APP_"))
+    assert (s.name, s.debug, s.version, s.db.port) == ("my app", True, "1.10", 6543)
+    assert s.db.password == "pw-in-dotenv"
+    assert "pw-in-dotenv" not in repr(s)
+    where = {p: str(s.explain(p)) for p in ("name", "debug", "db.port", "db.host")}
+    assert where == {
+        "name": f"{path}:2:1",
+        "debug": f"{path}:3:1",
+        "db.port": f"{path}:5:1",
+        "db.host": "default",
+    }
+    assert "APP_NAME" not in os.environ  # nothing is written to the process environment
+
+
+def test_interpolation_and_layering_with_the_real_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, "BASE=db1\nAPP_DB__HOST=${BASE}.internal\nAPP_NAME=from-file\n")
+    monkeypatch.setenv("APP_NAME", "from-env")
+    s = vein.load(Settings, vein.from_dotenv(path, "APP_"), vein.from_env("APP_"))
+    assert s.db.host == "db1.internal"
+    assert s.name == "from-env"  # applied later: the real environment wins
+    assert str(s.explain("name")) == "env APP_NAME"
+    raw = vein.load(Settings, vein.from_dotenv(path, "APP_", interpolate=False))
+    assert raw.db.host == "${BASE}.internal"
+
+
+def test_a_reload_follows_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "APP_DB__PORT=1000\n")
+    s = Settings()
+    source = vein.from_dotenv(path, "APP_")
+    s.update(source)
+    s.name = "runtime"
+    path.write_text("APP_DB__PORT=2000\nAPP_DEBUG=true\n", encoding="utf-8")
+    os.utime(path, ns=(0, path.stat().st_mtime_ns + 10**9))
+    assert source.changed()
+    changes = s.update(source)
+    assert sorted(c.path for c in changes) == ["db.port", "debug"]
+    assert (s.db.port, s.debug, s.name) == (2000, True, "runtime")
+
+
+def test_bad_values_unknown_names_and_missing_files(tmp_path: Path) -> None:
+    path = write(tmp_path, "APP_DB__PORT=many\nAPP_DB__PASSWROD=x\n")
+    s = Settings()
+    with pytest.warns(vein.VeinWarning, match="APP_DB__PASSWROD.*did you mean 'APP_DB__PASSWORD'"):
+        with pytest.raises(vein.ValidationError) as info:
+            s.update(vein.from_dotenv(path, "APP_"))
+    (entry,) = info.value.errors
+    assert entry.path == "db.port" and str(entry.source) == f"{path}:1:1"
+    assert s.db.port == 5432
+    with pytest.raises(vein.SourceError, match=r"\.env file not found"):
+        s.update(vein.from_dotenv(tmp_path / "missing.env", "APP_"))
+    s.update(vein.from_dotenv(tmp_path / "missing.env", "APP_", optional=True))
+    binary = tmp_path / "bin.env"
+    binary.write_bytes(b"APP_NAME=\x00\x01")
+    with pytest.raises(vein.SourceError, match="NUL bytes"):
+        s.update(vein.from_dotenv(binary, "APP_"))
+
+
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real-configs" / "env"
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="the real-config corpus is not there")
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in CORPUS.glob("*")) if CORPUS.is_dir() else []
+)
+def test_corpus_env_files_load_schema_less(name: str) -> None:
+    """Every real .env file of the corpus loads into the schema-less config: each variable
+    that has a value becomes a key (``DB_HOST`` -> ``db_host``, ``A__B`` -> ``a.b``)."""
+    from dotenv import dotenv_values
+
+    path = CORPUS / name
+    config = vein.Config()
+    config.update(vein.from_dotenv(path))
+    expected = {k.lower(): v for k, v in dotenv_values(path).items() if v not in (None, "")}
+    flat = {}
+
+    def walk(node: dict, prefix: str) -> None:
+        for k, v in node.items():
+            if isinstance(v, dict):
+                walk(v, f"{prefix}{k}__")
+            else:
+                flat[prefix + k] = v
+
+    walk(config.to_dict(), "")
+    assert flat == expected
