@@ -1276,3 +1276,34 @@ def test_appconfig_round_trip_never_makes_a_poll_early(
         assert settings.name == f"v{version}"
     assert rec.errors == []
     assert [r.status for r in server.of("get")] == [200] * 6
+
+
+def test_a_users_own_source_is_named_by_its_layer_key_in_logs(caplog) -> None:
+    """A source class of the user's without a __repr__ is logged by its key, not an address."""
+    import logging
+
+    class Flaky:
+        key = "flaky:service"
+        up = True
+
+        def changed(self) -> bool:
+            return True
+
+        def read(self, schema):
+            if self.up:
+                return vein.from_dict({"name": "y"}, name="flaky").read(schema)
+            raise vein.SourceError("service unavailable", source="flaky", transient=True)
+
+    @vein.flow
+    class S:
+        name: str = "x"
+
+    errors: list[BaseException] = []
+    source = Flaky()
+    watcher = S().watch(source, start=False, on_error=errors.append)
+    source.up = False
+    with caplog.at_level(logging.ERROR, logger="vein"):
+        watcher.poll()
+    assert len(errors) == 1
+    text = caplog.text
+    assert "Flaky 'flaky:service'" in text and "object at 0x" not in text

@@ -1007,7 +1007,8 @@ def _setup_show(sub: Any) -> None:
         "unless --show-secrets is given.",
         epilog="Formats: 'table' (default) has the columns PATH, VALUE and SOURCE; "
         "'yaml' prints the nested configuration as YAML, each value followed by a "
-        "comment naming its source (the output loads back as a config file); 'json' "
+        "comment naming its source (it loads back as a config file; secrets read *** "
+        "unless --show-secrets is given); 'json' "
         'prints {"values": <the nested configuration>, "sources": {"<dotted.key>": '
         '"<source>", ...}}. Exit status: 0 shown, 1 the configuration is not valid, '
         "2 usage error.",

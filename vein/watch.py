@@ -388,9 +388,9 @@ class Watcher:
 
     def _report(self, exc: BaseException, source: Any, retry: str | None = None) -> None:
         if isinstance(exc, VeinError) and not getattr(exc, "transient", False):
-            what = f"watcher rejected a new version of {source!r}"
+            what = f"watcher rejected a new version of {_name_of(source)}"
         else:
-            what = f"watcher failed to poll {source!r}"
+            what = f"watcher failed to poll {_name_of(source)}"
             if retry is not None:
                 what += f" (will retry in {retry})"
         report_error(self.obj._vein, exc, f"{what}; keeping the last good state")
@@ -453,3 +453,14 @@ def _start_observer(watcher: Watcher) -> Any:
         logger.debug("vein watcher: file events unavailable (%s); polling only", exc)
         return None
     return observer
+
+
+def _name_of(source: Any) -> str:
+    """How a log line names a source: vein's own sources have a readable repr; for a
+    user's own source without one, its layer key (``key``) says more than an address."""
+    text = repr(source)
+    if text.startswith("<") and " object at 0x" in text:
+        key = getattr(source, "key", None)
+        if isinstance(key, str) and key:
+            return f"{type(source).__name__} {key!r}"
+    return text
