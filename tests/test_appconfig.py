@@ -335,6 +335,8 @@ def test_invalid_utf8_names_the_position(server: AppConfigServer, source: AppCon
         ("application/x-yaml", "a: 1\n---\nb: 2\n", "2 YAML documents"),
         ("application/xml", "<timeout>5</timeout>", "cannot read content type 'application/xml'"),
         ("application/json; charset=klingon", "{}", "unknown charset"),
+        ("text/plain; charset=base64", "e30=", "not a text encoding"),
+        ("application/json; charset=zlib", "{}", "not a text encoding"),
     ],
 )
 def test_unreadable_content_is_a_source_error(

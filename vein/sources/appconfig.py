@@ -690,6 +690,10 @@ def _text(body: bytes, charset: str | None, display: str) -> str:
         body = body[3:]
     try:
         return body.decode(encoding)
+    except LookupError:  # base64, zlib, rot13...: codecs, but not text encodings
+        raise SourceError(
+            f"charset {charset!r} in the content type is not a text encoding", source=display
+        ) from None
     except UnicodeDecodeError as exc:
         line = body.count(b"\n", 0, exc.start) + 1
         col = exc.start - (body.rfind(b"\n", 0, exc.start) + 1) + 1
