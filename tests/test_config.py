@@ -29,7 +29,8 @@ from typing import Any
 import pytest
 
 import vein
-from vein.flow.config import Config
+from vein.flow.config import Config, env_value
+from vein.structuring import ConversionError
 
 
 @pytest.fixture(autouse=True)
@@ -1025,6 +1026,53 @@ class TestEnvTyping:
         assert str(entry.source) == "env CFGT_SECTION__VALUE"
         assert message in entry.message
         assert cfg.section.value == current
+
+    @pytest.mark.parametrize(
+        ("current", "text", "expected"),
+        [
+            ([1, 2], "3,4", [3, 4]),
+            ([1, 2], "[3, 4]", [3, 4]),
+            ([1, 2], "5", [5]),
+            ([1, 2.5], "1.5,2", [1.5, 2.0]),
+            ([True], "yes,off", [True, False]),
+            (("a",), "x,y", ("x", "y")),
+            ({1, 2}, "3,4", {3, 4}),
+            ([], "3,4", ["3", "4"]),  # nothing says which type: text
+            ([1, "a"], "3,4", ["3", "4"]),  # items of several types: text
+        ],
+    )
+    def test_list_items_take_the_type_of_the_items_they_replace(
+        self, current: Any, text: str, expected: Any
+    ) -> None:
+        value = env_value(text, current)
+        assert value == expected and type(value) is type(expected)
+        assert [type(v) for v in value] == [type(v) for v in expected]
+
+    def test_a_bad_item_says_which_type_was_expected(self) -> None:
+        with pytest.raises(ConversionError) as info:
+            env_value("3,x", [1, 2])
+        assert info.value.render() == "expected an integer, got 'x' (the type of the current value, list[int])"
+
+    def test_text_cannot_replace_a_section_filled_by_other_sources(self) -> None:
+        cfg = vein.Config({"db": {"host": "h", "port": 1}})
+        with pytest.raises(ConversionError) as info:
+            env_value("x", cfg.db, "env CFGT_")
+        assert info.value.render() == (
+            "expected no text: this key is a section, got 'x' "
+            "(set its keys with one variable each: this variable's name + __HOST, __PORT)"
+        )
+        assert env_value("x", vein.Config()) == "x"  # an empty namespace holds nothing to lose
+
+    @pytest.mark.xfail(strict=True, reason="needs vein/flow/layers.py to call env_value()")
+    def test_env_into_lists_and_sections(self, env: pytest.MonkeyPatch) -> None:
+        cfg = vein.Config({"ports": [1, 2], "db": {"host": "h"}})
+        env.setenv("CFGT_PORTS", "3,4")
+        cfg.update(vein.from_env("CFGT_"))
+        assert cfg.ports == [3, 4]
+        env.setenv("CFGT_DB", "x")
+        with pytest.raises(vein.ValidationError, match=r"db: expected no text: this key is a section.*\(from env CFGT_DB\)"):
+            cfg.update(vein.from_env("CFGT_"))
+        assert cfg.to_dict() == {"ports": [3, 4], "db": {"host": "h"}}
 
 
 # --- the typed global config ----------------------------------------------------------------

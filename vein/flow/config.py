@@ -18,6 +18,7 @@ import dis
 import re
 import sys
 import types
+import typing
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, TypeVar, overload
@@ -31,7 +32,7 @@ from .provenance import DEFAULT, Provenance
 from .schema import SCHEMA_ATTR, Schema, SchemaError, did_you_mean, is_flow_class
 from .state import new_node
 
-__all__ = ["Config", "redacted"]
+__all__ = ["Config", "env_value", "redacted"]
 
 T = TypeVar("T")
 
@@ -478,12 +479,17 @@ class Config(Flow, metaclass=_ConfigMeta):
         return bool(SECRET_NAMES.search(parts[-1]))
 
     def __vein_lookup__(self, path: str) -> Any:
+        found = self.__vein_current__(path)
+        return MISSING if isinstance(found, Config) else found
+
+    def __vein_current__(self, path: str) -> Any:
+        """What an engine *path* holds now: a value, a namespace, or MISSING (see env_value)."""
         obj: Any = self
         for part in _split(path):
             if not isinstance(obj, Config):
                 return MISSING
             obj = obj._data.get(part, MISSING)
-        return MISSING if isinstance(obj, Config) else obj
+        return obj
 
     def explain(self, path: str) -> Provenance:
         """Where the value at dotted *path* came from."""
@@ -563,6 +569,71 @@ class Config(Flow, metaclass=_ConfigMeta):
 
 
 Config.__vein_set_node__ = Config._vein.__set__  # type: ignore[attr-defined,misc]
+
+
+def env_value(text: str, current: Any, layer: str | None = None) -> Any:
+    """Environment text as the type of the value it replaces (the schema-less rule).
+
+    Nothing to replace, ``None`` or text: the text as it is.  A list, tuple or set whose
+    items share one type: a JSON array or comma-separated list of that type
+    (``X_PORTS=3,4`` over ``[1, 2]`` gives ``[3, 4]``).  A namespace: refused -- one
+    variable would wipe a whole section; its keys are set one by one (``X_DB__HOST``) --
+    unless everything in it came from this same env *layer* (a reload that turns
+    ``X_DB__HOST`` into ``X_DB``).  Anything else: converted by the current value's type.
+    Raises :class:`~vein.structuring.ConversionError` saying what was expected and why.
+    """
+    from ..structuring import ConversionError, structure_value
+
+    if current is MISSING or current is None or isinstance(current, str):
+        return text
+    if isinstance(current, Config):
+        if not current._data or (layer is not None and _filled_only_by(current, layer)):
+            return text  # nothing would be lost that another source or a write put there
+        names = ", ".join(f"__{k.upper()}" for k in list(current._data)[:3])
+        raise ConversionError(
+            "no text: this key is a section",
+            text,
+            "set its keys with one variable each: this variable's name + " + (names or "__KEY"),
+        )
+    target: Any = type(current)
+    if isinstance(current, list | tuple | set | frozenset) and current:
+        kinds = {type(item) for item in current}
+        if kinds == {int, float}:
+            kinds = {float}
+        if len(kinds) == 1 and next(iter(kinds)) in (bool, int, float, str):
+            item = next(iter(kinds))
+            target = target[item, ...] if isinstance(current, tuple) else target[item]
+    try:
+        return structure_value(text, target)
+    except ConversionError as exc:
+        shown = getattr(target, "__name__", None) if not typing.get_args(target) else None
+        why = f"the type of the current value, {shown or _type_text(target)}"
+        detail = f"{exc.detail}; {why}" if exc.detail else why
+        raise ConversionError(
+            exc.expected, exc.value, detail, exc.subpath, hidden=exc.hidden
+        ) from None
+
+
+def _filled_only_by(namespace: Config, layer: str) -> bool:
+    """Did every value below *namespace* come from the layer *layer*?"""
+    for key, value in namespace._data.items():
+        if isinstance(value, Config):
+            if not _filled_only_by(value, layer):
+                return False
+            continue
+        provs = namespace._vein.prov
+        prov = provs.get(key) if provs else None
+        if prov is None or prov.layer != layer:
+            return False
+    return True
+
+
+def _type_text(tp: Any) -> str:
+    args = typing.get_args(tp)
+    if not args:
+        return str(getattr(tp, "__name__", tp))
+    inner = ", ".join("..." if a is Ellipsis else _type_text(a) for a in args)
+    return f"{typing.get_origin(tp).__name__}[{inner}]"
 
 
 def redacted(value: Any) -> Any:
