@@ -130,6 +130,13 @@ class TestDynamicNames:
             session.update = 2
         assert session.update({"user_id": "u"})[0].new == "u" and len(changes) == 1
 
+    @pytest.mark.xfail(strict=True, reason="needs vein/flow/layers.py (_flatten) to check __vein_taken__")
+    def test_sources_and_mappings_may_not_set_them_either(self) -> None:
+        session = Session()
+        with pytest.raises(vein.ValidationError, match=r"update: is a method of Session.*\n.*keys: is a method"):
+            session.update({"update": 2, "keys": 3, "locale": "de"})
+        assert "locale" not in session and callable(session.update)
+
     def test_a_property_setter_runs_and_class_constants_may_be_shadowed(self) -> None:
         class WithProperty(vein.Flow):
             LIMIT = 3

@@ -614,6 +614,7 @@ def _make_other(
         for name, value in vars(klass).items()
         if not name.startswith("_") and name not in fields and hasattr(type(value), "__get__")
     )
+    final.__vein_taken__ = taken  # type: ignore[attr-defined]  # sources check it too
 
     def other(self: Any, name: str, value: Any) -> None:
         spec = fields.get(name)
