@@ -22,7 +22,7 @@ typecheck:
     python -m mypy --strict typings/accept
     python -m pytest -q tests/test_typing.py
 
-# side-by-side benchmarks against the peers; prints ratios
+# side-by-side benchmarks (SPEC §12, issue 5's state figures, watch latency, AppConfig poll); prints ratios
 bench *args:
     python bench/run.py {{args}}
 
