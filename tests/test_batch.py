@@ -193,6 +193,52 @@ class TestCoalescedEvents:
         assert _log(got) == [("hosts", ["a"], ["b", "c"])]
         assert type(got[0].old) is list and type(got[0].new) is list
 
+    def test_replaced_then_emptied_fires_nothing(self):
+        """``s.hosts = ["x"]; s.hosts.remove("x")`` ends where it began: no event."""
+        s = Settings()
+        got: list[vein.Change] = []
+        s.on_change(got.append)
+        with s.batch():
+            s.hosts = ["x"]
+            s.hosts.remove("x")
+        assert got == []
+        with s.batch():
+            s.hosts.append("y")
+            s.hosts = []
+        assert got == []
+
+    def test_assigned_container_event_carries_plain_copies(self):
+        """A container assigned in a block: the event's old and new are plain lists, as outside."""
+        s = Settings()
+        s.hosts.append("a")
+        got: list[vein.Change] = []
+        s.on_change(got.append)
+        with s.batch():
+            s.hosts = ["b"]
+        with s.batch():
+            s.hosts = ["c"]
+            s.hosts.append("d")
+        with s.batch():
+            s.hosts.append("e")
+            s.hosts = ["f"]
+        assert _log(got) == [("hosts", ["a"], ["b"]), ("hosts", ["b"], ["c", "d"]), ("hosts", ["c", "d"], ["f"])]
+        assert all(type(c.old) is list and type(c.new) is list for c in got)
+        s.hosts.append("g")  # the event's list is a copy: later changes do not show in it
+        assert got[2].new == ["f"]
+
+    def test_update_replacing_a_container_rolls_back_to_the_same_one(self):
+        """An ``update`` in a rolled-back block: the field gets back its very container."""
+        s = Settings(hosts=["a"])
+        hosts = s.hosts
+        with pytest.raises(RuntimeError), s.batch():
+            s.update({"hosts": ["b"]})
+            raise RuntimeError
+        assert s.hosts is hosts and s.hosts == ["a"]
+        got: list[vein.Change] = []
+        s.on_change(got.append)
+        hosts.append("c")  # it reports again
+        assert _log(got) == [("hosts", ["a"], ["a", "c"])]
+
     def test_events_fire_after_the_lock_is_released(self):
         """A callback of a batch's events may write to the tree (no deadlock, new event)."""
         s = Settings()

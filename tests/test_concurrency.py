@@ -325,6 +325,54 @@ class TestLocking:
             assert not t.is_alive()
         assert results == [(0, True, True)]
 
+    def _snapshot_in_thread(self, obj: Any) -> Any:
+        """``obj.snapshot()`` in another thread; fails (instead of hanging) if it waits."""
+        results: list[Any] = []
+        t = threading.Thread(target=lambda: results.append(obj.snapshot()))
+        t.start()
+        t.join(JOIN)
+        assert not t.is_alive(), "snapshot() waited for another thread's batch"
+        return results[0]
+
+    def test_snapshot_does_not_wait_for_a_writing_batch(self):
+        """After writes in a batch, another thread's snapshot() returns the committed state."""
+        s = Stress()
+        s.snapshot()  # this tree's snapshots are read
+        with s.batch():
+            s.c0 = 5
+            s.entries.append("x")
+            s.pair.high = 3
+            s.update({"c1": 7})
+            snap = self._snapshot_in_thread(s)
+            inner = self._snapshot_in_thread(s.pair)  # a child's part of the same state
+            assert (snap.c0, snap.c1, snap.entries, snap.pair.high) == (0, 0, (), 0)
+            assert inner.high == 0 and inner == snap.pair
+            assert (s.c0, s.pair.high) == (5, 3)  # plain reads see the block's writes
+            assert s.snapshot().c0 == 5  # and so does this thread's own snapshot
+        after = self._snapshot_in_thread(s)
+        assert (after.c0, after.c1, after.entries, after.pair.high) == (5, 7, ("x",), 3)
+
+    def test_snapshot_never_shows_a_rolled_back_batch(self):
+        """During and after a block that fails, readers see only what was committed."""
+        s = Stress()
+        s.c2 = 1
+        s.snapshot()
+        with pytest.raises(RuntimeError), s.batch():
+            s.c2 = 99
+            s.entries.extend(["a", "b"])
+            assert self._snapshot_in_thread(s).c2 == 1
+            raise RuntimeError
+        snap = self._snapshot_in_thread(s)
+        assert (snap.c2, snap.entries) == (1, ())
+
+    def test_new_tree_of_a_snapshotted_class(self):
+        """A fresh object of a class whose snapshots are read: even its first snapshot."""
+        Stress().snapshot()
+        s = Stress()
+        with s.batch():
+            s.c3 = 4
+            assert self._snapshot_in_thread(s).c3 == 0
+
     def test_callbacks_run_outside_the_lock(self):
         """While a callback runs, another thread can write to the tree."""
         s = Stress()

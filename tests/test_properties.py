@@ -494,3 +494,95 @@ def test_printable_alphabet_constant() -> None:
     """Guard for the strategies above: the comma-list alphabet really excludes separators."""
     sample = "".join(c for c in string.printable if c not in ",[" and not c.isspace())
     assert from_env(strs=sample).strs == [sample]
+
+
+# --- evented containers against plain ones -------------------------------------------------
+
+
+@vein.flow
+class Bag:
+    seq: list[int] = vein.field(factory=list)
+    counts: dict[str, int] = vein.field(factory=dict)
+    names: set[str] = vein.field(factory=set)
+
+
+short_text = st.sampled_from(["a", "b", "c", "d"])
+small_int = st.integers(min_value=-3, max_value=3)
+# (field, method, args): the same call is made on the evented container and a plain one
+container_calls = st.one_of(
+    st.tuples(st.just("seq"), st.just("append"), st.tuples(small_int)),
+    st.tuples(st.just("seq"), st.just("extend"), st.tuples(st.lists(small_int, max_size=2))),
+    st.tuples(st.just("seq"), st.just("insert"), st.tuples(small_int, small_int)),
+    st.tuples(st.just("seq"), st.just("__setitem__"), st.tuples(small_int, small_int)),
+    st.tuples(st.just("seq"), st.just("__delitem__"), st.tuples(small_int)),
+    st.tuples(st.just("seq"), st.just("pop"), st.just(())),
+    st.tuples(st.just("seq"), st.just("remove"), st.tuples(small_int)),
+    st.tuples(st.just("seq"), st.just("sort"), st.just(())),
+    st.tuples(st.just("seq"), st.just("reverse"), st.just(())),
+    st.tuples(st.just("seq"), st.just("clear"), st.just(())),
+    st.tuples(st.just("counts"), st.just("__setitem__"), st.tuples(short_text, small_int)),
+    st.tuples(st.just("counts"), st.just("__delitem__"), st.tuples(short_text)),
+    st.tuples(st.just("counts"), st.just("pop"), st.tuples(short_text)),
+    st.tuples(st.just("counts"), st.just("update"), st.tuples(st.dictionaries(short_text, small_int, max_size=2))),
+    st.tuples(st.just("counts"), st.just("setdefault"), st.tuples(short_text, small_int)),
+    st.tuples(st.just("counts"), st.just("clear"), st.just(())),
+    st.tuples(st.just("names"), st.just("add"), st.tuples(short_text)),
+    st.tuples(st.just("names"), st.just("discard"), st.tuples(short_text)),
+    st.tuples(st.just("names"), st.just("remove"), st.tuples(short_text)),
+    st.tuples(st.just("names"), st.just("update"), st.tuples(st.sets(short_text, max_size=2))),
+    st.tuples(st.just("names"), st.just("difference_update"), st.tuples(st.sets(short_text, max_size=2))),
+    st.tuples(st.just("names"), st.just("intersection_update"), st.tuples(st.sets(short_text, max_size=3))),
+    st.tuples(st.just("names"), st.just("symmetric_difference_update"), st.tuples(st.sets(short_text, max_size=2))),
+    st.tuples(st.just("names"), st.just("clear"), st.just(())),
+)
+
+
+def _call(target: Any, method: str, args: tuple[Any, ...]) -> tuple[str, Any]:
+    try:
+        return "ok", getattr(target, method)(*args)
+    except (IndexError, KeyError, ValueError) as exc:
+        return "raised", type(exc)
+
+
+class TestContainersLikePlainOnes:
+    """Random in-place calls behave as on plain containers, with and without listeners."""
+
+    @SETTINGS
+    @given(st.lists(container_calls, max_size=25), st.booleans(), st.booleans())
+    def test_same_results_and_replayable_events(
+        self, calls: list[tuple[str, str, tuple[Any, ...]]], listened: bool, in_batch: bool
+    ) -> None:
+        bag = Bag()
+        plain: dict[str, Any] = {"seq": [], "counts": {}, "names": set()}
+        got: list[vein.Change] = []
+        if listened:
+            bag.on_change(got.append)
+        changed: set[str] = set()
+        replica = copy.deepcopy(plain)
+
+        def run() -> None:
+            for field, method, args in calls:
+                before = copy.copy(plain[field])
+                want = _call(plain[field], method, copy.deepcopy(args))
+                assert _call(getattr(bag, field), method, copy.deepcopy(args)) == want
+                assert getattr(bag, field) == plain[field]
+                if plain[field] != before or type(plain[field]) is not type(before):
+                    changed.add(field)
+
+        if in_batch:
+            with bag.batch():
+                run()
+        else:
+            run()
+        for field, value in plain.items():
+            assert getattr(bag, field) == value
+            assert bag.snapshot()[field] == (tuple(value) if field == "seq" else value)
+        for change in got:  # each event's old is what the replica holds; new is a plain copy
+            assert change.old == replica[change.path] and change.new != change.old
+            assert type(change.new) is type(plain[change.path])
+            replica[change.path] = change.new
+        if listened:
+            assert replica == plain
+        provs = {field: str(bag.explain(field)) for field in plain}
+        # a field counts as written at runtime once a call really changed it (at some point)
+        assert {f for f, p in provs.items() if p == "runtime"} == changed

@@ -363,3 +363,105 @@ class TestConsistency:
         assert not any(t.is_alive() for t in threads)
         assert not errors, errors
         assert not bad, bad[:5]
+
+
+@vein.flow
+class Backend:
+    host: str = "localhost"
+    port: int = 80
+
+    @vein.computed
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@vein.flow
+class Site:
+    scheme: str = "http"
+    hosts: list[str] = vein.field(factory=list)
+    backend: Backend = vein.field(factory=Backend)
+
+    def _prefix(self) -> str:
+        return self.scheme + "://"
+
+    @property
+    def first_host(self) -> str:
+        return self.hosts[0] if self.hosts else "-"
+
+    @vein.computed
+    def url(self) -> str:
+        return self._prefix() + self.backend.address
+
+    @vein.computed
+    def host_count(self) -> int:
+        return len(self.hosts)
+
+
+class TestComputedOnSnapshots:
+    """``@vein.computed`` values (and the helpers they use) read on a snapshot."""
+
+    def test_computed_values(self):
+        """``snap.url`` is the value of the snapshot's own state, also on a child."""
+        s = Site(hosts=["a", "b"])
+        snap = s.snapshot()
+        assert snap.url == "http://localhost:80" == s.url
+        assert snap.host_count == 2
+        assert snap.backend.address == "localhost:80"
+
+    def test_frozen_with_the_snapshot(self):
+        """Later changes of the object do not change an older snapshot's computed values."""
+        s = Site()
+        before = s.snapshot()
+        s.scheme = "https"
+        s.backend.port = 443
+        s.hosts.append("x")
+        assert (before.url, before.host_count) == ("http://localhost:80", 0)
+        after = s.snapshot()
+        assert (after.url, after.host_count) == ("https://localhost:443", 1)
+
+    def test_methods_and_properties(self):
+        """Helper methods and properties of the class work on the snapshot too."""
+        snap = Site(hosts=["h"]).snapshot()
+        assert snap._prefix() == "http://"
+        assert snap.first_host == "h"
+
+    def test_not_part_of_the_data(self):
+        """Computed values are derived: not in ``to_dict``, iteration, equality or the repr."""
+        s = Site()
+        a = s.snapshot()
+        _ = a.url
+        b = Site().snapshot()
+        assert a == b and hash(a) == hash(b)
+        assert "url" not in a.to_dict() and "url" not in list(a) and "url" not in repr(a)
+
+    def test_unknown_name_still_raises(self):
+        """A name that is no field, computed value, property or method: AttributeError."""
+        snap = Site().snapshot()
+        with pytest.raises(AttributeError, match="no field 'urll'"):
+            _ = snap.urll
+        with pytest.raises(AttributeError):
+            _ = snap.update  # vein's own methods are not a snapshot's
+
+
+class TestStructuralSharing:
+    """A new snapshot copies only the objects that changed."""
+
+    def test_unchanged_child_shared(self):
+        """After a write at the root, the new snapshot shares the child's snapshot."""
+        s = _filled()
+        first = s.snapshot()
+        s.name = "other"
+        second = s.snapshot()
+        assert second is not first and second.database is first.database
+        s.database.port = 1
+        third = s.snapshot()
+        assert third.database is not first.database and third.database.port == 1
+
+    def test_in_place_change_is_seen(self):
+        """A container changed in place (same object) makes a new snapshot."""
+        s = _filled()
+        first = s.snapshot()
+        s.hosts.append("c")
+        assert s.snapshot().hosts == ("a", "b", "c") and first.hosts == ("a", "b")
+        s.limits["y"] = 2
+        assert s.snapshot().limits == {"x": 1, "y": 2}

@@ -1,6 +1,7 @@
 """A model-based test of the transaction rules (issue 5), with hypothesis.
 
-Random sequences of writes (valid and invalid), in-place list mutations, ``update`` calls
+Random sequences of writes (valid and invalid), in-place mutations and whole assignments
+of list, dict and set fields (also inside batches), ``update`` calls
 (plain mappings and fresh source layers, some invalid), batches (some raising, some nested
 with an inner block that fails, some ending in a policy violation) and policy violations
 are run against a flow object and against a plain model that applies only what must
@@ -44,6 +45,8 @@ class State:
     a: int = vein.field(default=0, validator=attrs.validators.ge(0))
     b: int = 0
     tags: list[str] = vein.field(factory=list)
+    limits: dict[str, int] = vein.field(factory=dict)
+    flags: set[str] = vein.field(factory=set)
     inner: Inner = vein.field(factory=Inner)
 
     @vein.policy
@@ -53,13 +56,25 @@ class State:
 
     @vein.policy
     def no_bad_tag(self) -> None:
-        if "bad" in self.tags:
+        if "bad" in self.tags or "bad" in self.flags:
             raise ValueError("bad tag")
+
+    @vein.policy
+    def limit_bounded(self) -> None:
+        if self.limits.get("max", 0) > 50:
+            raise ValueError("max above 50")
 
 
 INT_PATHS = ("a", "b", "inner.x", "inner.y")
-PATHS = (*INT_PATHS, "tags")
-DEFAULTS: dict[str, Any] = {"a": 0, "b": 0, "tags": [], "inner.x": 0, "inner.y": 10}
+CONTAINERS = ("tags", "limits", "flags")
+PATHS = (*INT_PATHS, *CONTAINERS)
+DEFAULTS: dict[str, Any] = {"a": 0, "b": 0, "tags": [], "limits": {}, "flags": set(), "inner.x": 0, "inner.y": 10}
+PLAIN = {"tags": list, "limits": dict, "flags": set}
+
+
+def fresh(value: Any) -> Any:
+    """A copy of a container value (the model never shares one with the object)."""
+    return type(value)(value) if isinstance(value, list | dict | set) else value
 
 # values: mostly valid ints around the policy limits, some of the wrong type
 values = st.one_of(
@@ -67,12 +82,65 @@ values = st.one_of(
     st.sampled_from(["7", 1.5, None]),
 )
 tags = st.one_of(st.sampled_from(["ok", "x", "bad"]), st.just(3))
+limit_keys = st.sampled_from(["max", "min", "n"])
+limit_values = st.one_of(st.integers(min_value=0, max_value=60), st.just("7"))
+flag_values = st.one_of(st.sampled_from(["on", "off", "bad"]), st.just(3))
+whole = {
+    "tags": st.lists(tags, max_size=3),
+    "limits": st.dictionaries(limit_keys, limit_values, max_size=3),
+    "flags": st.sets(flag_values, max_size=3),
+}
+# One in-place change or whole assignment of a container field: (path, operation, args).
+container_ops = st.one_of(
+    st.tuples(st.just("tags"), st.just("append"), tags),
+    st.tuples(st.just("tags"), st.just("assign"), whole["tags"]),
+    st.tuples(st.just("limits"), st.just("set"), st.tuples(limit_keys, limit_values)),
+    st.tuples(st.just("limits"), st.just("del"), limit_keys),
+    st.tuples(st.just("limits"), st.just("assign"), whole["limits"]),
+    st.tuples(st.just("flags"), st.just("add"), flag_values),
+    st.tuples(st.just("flags"), st.just("discard"), flag_values),
+    st.tuples(st.just("flags"), st.just("assign"), whole["flags"]),
+)
 
 
 def type_ok(path: str, value: Any) -> bool:
     if path == "tags":
         return isinstance(value, list) and all(isinstance(t, str) for t in value)
+    if path == "limits":
+        return isinstance(value, dict) and all(type(v) is int for v in value.values())
+    if path == "flags":
+        return isinstance(value, set) and all(isinstance(t, str) for t in value)
     return type(value) is int
+
+
+def after(current: Any, op: str, arg: Any) -> Any:
+    """What a container field holds after *op* (``KeyError`` if *op* raises it)."""
+    if op == "assign":
+        return fresh(arg)
+    new = fresh(current)
+    if op == "append":
+        new.append(arg)
+    elif op == "set":
+        new[arg[0]] = arg[1]
+    elif op == "del":
+        del new[arg]
+    elif op == "add":
+        new.add(arg)
+    elif op == "discard":
+        new.discard(arg)
+    return new
+
+
+def run_op(obj: Any, path: str, op: str, arg: Any) -> None:
+    target = getattr(obj, path)
+    if op == "assign":
+        setattr(obj, path, fresh(arg))
+    elif op == "set":
+        target[arg[0]] = arg[1]
+    elif op == "del":
+        del target[arg]
+    else:
+        getattr(target, op)(arg)
 
 
 def field_ok(path: str, value: Any) -> bool:
@@ -92,7 +160,13 @@ def as_source(path: str, value: Any) -> Any:
 
 
 def policies_ok(m: dict[str, Any]) -> bool:
-    return m["a"] + m["b"] <= 100 and "bad" not in m["tags"] and m["inner.x"] <= m["inner.y"]
+    return (
+        m["a"] + m["b"] <= 100
+        and "bad" not in m["tags"]
+        and "bad" not in m["flags"]
+        and m["limits"].get("max", 0) <= 50
+        and m["inner.x"] <= m["inner.y"]
+    )
 
 
 def nested(flat: dict[str, Any]) -> dict[str, Any]:
@@ -125,11 +199,11 @@ class StateMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.obj = State()
-        self.model: dict[str, Any] = {k: (list(v) if isinstance(v, list) else v) for k, v in DEFAULTS.items()}
+        self.model: dict[str, Any] = {k: fresh(v) for k, v in DEFAULTS.items()}
         self.prov: dict[str, str] = dict.fromkeys(PATHS, "default")
         self.events: list[vein.Change] = []
         self.obj.on_change(self.events.append)
-        self.replica: dict[str, Any] = {k: (list(v) if isinstance(v, list) else v) for k, v in DEFAULTS.items()}
+        self.replica: dict[str, Any] = {k: fresh(v) for k, v in DEFAULTS.items()}
         self.replayed = 0
 
     # --- single operations (outside a batch) -------------------------------------------
@@ -158,6 +232,25 @@ class StateMachine(RuleBasedStateMachine):
             with pytest.raises(vein.ValidationError):
                 self.obj.tags.append(tag)
 
+    @rule(step=container_ops)
+    def change_container(self, step: tuple[str, str, Any]) -> None:
+        """One in-place change or whole assignment of a list, dict or set field."""
+        path, op, arg = step
+        try:
+            new = after(self.model[path], op, arg)
+        except KeyError:
+            with pytest.raises(KeyError):
+                run_op(self.obj, path, op, arg)
+            return
+        if not type_ok(path, new) or (new != self.model[path] and not policies_ok({**self.model, path: new})):
+            with pytest.raises(vein.ValidationError):
+                run_op(self.obj, path, op, arg)
+            return
+        run_op(self.obj, path, op, arg)
+        if new != self.model[path]:
+            self.model[path] = new
+            self.prov[path] = "runtime"
+
     @rule()
     def pop_tag(self) -> None:
         if not self.model["tags"]:
@@ -169,7 +262,7 @@ class StateMachine(RuleBasedStateMachine):
         self.prov["tags"] = "runtime"
 
     @rule(
-        changes=st.dictionaries(st.sampled_from(PATHS), st.one_of(values, st.lists(tags, max_size=2)), min_size=1, max_size=3),
+        changes=st.dictionaries(st.sampled_from((*INT_PATHS, "tags")), st.one_of(values, st.lists(tags, max_size=2)), min_size=1, max_size=3),
         layer=st.booleans(),
     )
     def update(self, changes: dict[str, Any], layer: bool) -> None:
@@ -191,6 +284,19 @@ class StateMachine(RuleBasedStateMachine):
             with pytest.raises(vein.ValidationError):
                 self.obj.update(source)
 
+    @rule(path=st.sampled_from(CONTAINERS), data=st.data())
+    def update_container(self, path: str, data: st.DataObject) -> None:
+        """A plain mapping replacing a whole list, dict or set (applied like an assignment)."""
+        value = data.draw(whole[path])
+        ok = type_ok(path, value) and (value == self.model[path] or policies_ok({**self.model, path: value}))
+        if ok:
+            self.obj.update({path: fresh(value)})
+            self.model[path] = fresh(value)
+            self.prov[path] = "runtime"  # an update marks even an equal value as its own
+        else:
+            with pytest.raises(vein.ValidationError):
+                self.obj.update({path: fresh(value)})
+
     @rule(value=st.integers(min_value=0, max_value=20))
     def assign_section(self, value: int) -> None:
         """``obj.inner = {"x": value}``: y falls back to its default; one atomic change."""
@@ -209,7 +315,23 @@ class StateMachine(RuleBasedStateMachine):
     def _batch_body(self, ops: list[tuple[str, Any]], scratch: dict[str, Any], prov: dict[str, str]) -> None:
         """Run *ops* inside an open batch: per-write checks raise at once and are caught."""
         for path, value in ops:
-            if path == "tags":
+            if path == "container":
+                cpath, op, arg = value
+                try:
+                    new = after(scratch[cpath], op, arg)
+                except KeyError:
+                    with pytest.raises(KeyError):
+                        run_op(self.obj, cpath, op, arg)
+                    continue
+                if type_ok(cpath, new):
+                    run_op(self.obj, cpath, op, arg)
+                    if new != scratch[cpath]:
+                        scratch[cpath] = new
+                        prov[cpath] = "runtime"
+                else:
+                    with pytest.raises(vein.ValidationError):
+                        run_op(self.obj, cpath, op, arg)
+            elif path == "tags":
                 new = [*scratch["tags"], value]
                 if type_ok("tags", new):
                     self.obj.tags.append(value)
@@ -228,13 +350,17 @@ class StateMachine(RuleBasedStateMachine):
                     write(self.obj, path, value)
 
     batch_ops = st.lists(
-        st.one_of(st.tuples(st.sampled_from(INT_PATHS), values), st.tuples(st.just("tags"), tags)),
+        st.one_of(
+            st.tuples(st.sampled_from(INT_PATHS), values),
+            st.tuples(st.just("tags"), tags),
+            st.tuples(st.just("container"), container_ops),
+        ),
         max_size=5,
     )
 
     @rule(ops=batch_ops, fail=st.booleans())
     def batch(self, ops: list[tuple[str, Any]], fail: bool) -> None:
-        scratch = {k: (list(v) if isinstance(v, list) else v) for k, v in self.model.items()}
+        scratch = {k: fresh(v) for k, v in self.model.items()}
         prov = dict(self.prov)
         commits = not fail and policies_ok(scratch | {})  # recomputed after the body
         try:
@@ -254,14 +380,14 @@ class StateMachine(RuleBasedStateMachine):
 
     @rule(outer=batch_ops, inner=batch_ops, with_update=st.booleans())
     def nested_batch_inner_fails(self, outer: list[tuple[str, Any]], inner: list[tuple[str, Any]], with_update: bool) -> None:
-        scratch = {k: (list(v) if isinstance(v, list) else v) for k, v in self.model.items()}
+        scratch = {k: fresh(v) for k, v in self.model.items()}
         prov = dict(self.prov)
         try:
             with self.obj.batch():
                 self._batch_body(outer, scratch, prov)
                 try:
                     with self.obj.batch():
-                        throwaway = {k: (list(v) if isinstance(v, list) else v) for k, v in scratch.items()}
+                        throwaway = {k: fresh(v) for k, v in scratch.items()}
                         self._batch_body(inner, throwaway, dict(prov))
                         if with_update:
                             self.obj.update(vein.from_dict({"b": 1, "a": 1}, name=f"L{next(self.layer_names)}"))
@@ -292,7 +418,7 @@ class StateMachine(RuleBasedStateMachine):
         snap = self.obj.snapshot()
         for path in PATHS:
             got = read(snap, path)
-            assert (list(got) if path == "tags" else got) == self.model[path], path
+            assert (PLAIN[path](got) if path in PLAIN else got) == self.model[path], path
 
     @invariant()
     def provenance_equals_model(self) -> None:
@@ -305,6 +431,9 @@ class StateMachine(RuleBasedStateMachine):
             assert change.path in self.replica, change
             assert change.old == self.replica[change.path], change  # first old
             assert change.new != change.old, change  # never an event without a change
+            if change.path in PLAIN:  # plain copies, never the live evented container
+                assert type(change.old) is PLAIN[change.path], change
+                assert type(change.new) is PLAIN[change.path], change
             self.replica[change.path] = change.new
         self.replayed = len(self.events)
         assert self.replica == self.model

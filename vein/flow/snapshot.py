@@ -1,22 +1,28 @@
 """Immutable, consistent copies of a tree (``obj.snapshot()``).
 
 A snapshot is taken under the tree's lock, so it never mixes two updates (or half of a
-batch).  It is cached per object and tree version: taking one again while nothing has
-changed costs a lookup, and unchanged subtrees are shared between snapshots of the same
-version.  Values are frozen: lists become tuples, sets frozensets, dicts read-only
+batch).  While another thread holds a batch open, the reader does not wait for it: it gets
+the snapshot the batch took of the committed state when it began.  Snapshots are cached
+per object and tree version: taking one again while nothing has changed costs a lookup,
+and an object whose values did not change keeps its snapshot across versions, so
+unchanged subtrees are shared.  Values are frozen: lists become tuples, sets frozensets, dicts read-only
 mappings, nested flow objects snapshots.  Snapshots compare equal to each other by value,
 hash, read like the object (``snap.database.host``) and dump with ``to_dict()``.
 """
 
 from __future__ import annotations
 
+import operator
+import types
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from .collections import revision
+from .computed import COMPUTED, METHOD, PROPERTY, class_attr
 from .dump import plain
 from .schema import did_you_mean, schema_of
 
-__all__ = ["FrozenDict", "Snapshot", "take_snapshot"]
+__all__ = ["FrozenDict", "Snapshot", "batch_base", "take_snapshot"]
 
 
 class FrozenDict(Mapping[Any, Any]):
@@ -62,17 +68,39 @@ class FrozenDict(Mapping[Any, Any]):
 
 
 class Snapshot:
-    """A read-only copy of one flow object (attributes are plain reads)."""
+    """A read-only copy of one flow object (attributes are plain reads).
 
-    __slots__ = ("__dict__", "_hidden")  # _hidden: the names of secret values (masked in repr)
+    ``@vein.computed`` values, properties and methods of the class work on it too: they
+    run against the snapshot's own values (computed ones once, then kept).
+    """
+
+    # _hidden: the names of secret values (masked in repr); __computed: computed values
+    # (name-mangled: a snapshot's own attributes must not hide the class's methods)
+    __slots__ = ("__computed", "__dict__", "_hidden")
     __vein_type__: type
     _hidden: frozenset[str]
+    __computed: dict[str, Any] | None
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
+        cls = self.__class__.__vein_type__
+        kind, attr = class_attr(cls, name)
+        if kind == COMPUTED:
+            cache = self.__computed
+            if cache is None:
+                cache = {}
+                object.__setattr__(self, "_Snapshot__computed", cache)
+            found = cache.get(name, _NO)
+            if found is _NO:
+                found = cache[name] = attr.fn(self)
+            return found
+        if kind == PROPERTY:
+            return attr(self)
+        if kind == METHOD:
+            return types.MethodType(attr, self)
         raise AttributeError(
-            f"snapshot of {self.__class__.__vein_type__.__name__} has no field {name!r}"
+            f"snapshot of {cls.__name__} has no field {name!r}"
             f"{did_you_mean(name, list(self.__dict__))}"
         )
 
@@ -123,12 +151,14 @@ class Snapshot:
 
 
 _MASK = "'***'"
+_NO: Any = object()
 
 
 def _rebuild(cls: type, data: dict[str, Any], hidden: frozenset[str]) -> Snapshot:
     snap = object.__new__(_snapshot_class(cls))
     object.__setattr__(snap, "__dict__", data)
     object.__setattr__(snap, "_hidden", hidden)
+    object.__setattr__(snap, "_Snapshot__computed", None)
     return snap
 
 
@@ -169,45 +199,181 @@ def _thaw(value: Any) -> Any:
     return plain(value)
 
 
+class _Shape:
+    """How to read one flow class for a snapshot (worked out once per class)."""
+
+    __slots__ = ("collections", "config", "dynamic", "get", "hidden", "names", "nested")
+
+    def __init__(self, cls: type) -> None:
+        schema = schema_of(cls)
+        self.config = schema.open  # the schema-less config keeps its keys in ``_data``
+        fields = {} if schema.open else schema.fields
+        self.names = tuple(fields)
+        self.hidden = frozenset(name for name, spec in fields.items() if spec.secret)
+        self.dynamic = schema.dynamic
+        # Fields whose value can change without being replaced: a nested object (its own
+        # snapshot tells) and an evented container (its revision tells).
+        self.nested = tuple(i for i, spec in enumerate(fields.values()) if spec.nested)
+        self.collections = tuple(i for i, spec in enumerate(fields.values()) if spec.collection)
+        getter = operator.attrgetter(*self.names) if self.names else None
+        if getter is None:
+            self.get: Any = lambda obj: ()
+        elif len(self.names) == 1:
+            self.get = lambda obj: (getter(obj),)
+        else:
+            self.get = getter
+
+    def values(self, obj: Any) -> tuple[Any, ...]:
+        """The declared fields' values, in order (``_UNSET`` for one not set)."""
+        try:
+            found: tuple[Any, ...] = self.get(obj)
+        except AttributeError:  # a dynamic class's field that its __init__ did not set
+            return tuple(getattr(obj, name, _UNSET) for name in self.names)
+        return found
+
+    def extra(self, obj: Any) -> list[tuple[str, Any]]:
+        """Undeclared attributes (dynamic state) or keys (the schema-less config)."""
+        if self.config:
+            return list(obj._data.items())
+        if self.dynamic:
+            d = getattr(obj, "__dict__", None)
+            if d:
+                return [(k, v) for k, v in list(d.items()) if not k.startswith("_")]
+        return []
+
+
+_UNSET: Any = object()
+_shapes: dict[type, _Shape] = {}
+
+
 def _take(obj: Any) -> Snapshot:
+    """The snapshot of *obj* now (the caller holds the tree's lock).
+
+    Cached per object and tree version.  When the version moved on, the object's values
+    are compared by identity (evented containers also by revision, children by their own
+    snapshot) with the ones the cached snapshot was made from: an object whose values did
+    not change keeps its snapshot, so a write copies only the objects on its path.
+    """
     node = obj._vein
     tree = node.tree or node.find_tree()
+    version = tree.version
     cached = node.__dict__.get("snap")
-    if cached is not None and cached[0] == tree.version:
+    if cached is not None and cached[0] == version and cached[3] is tree:
         snap: Snapshot = cached[1]
         return snap
-    data: dict[str, Any] = {}
-    inner = getattr(obj, "_data", None)
-    if isinstance(inner, dict) and type(obj).__name__ == "Config":
-        for key, value in inner.items():
-            data[key] = _freeze(value)
-        hidden = frozenset(k for k in data if obj.__vein_is_secret__(k))
+    cls = type(obj)
+    shape = _shapes.get(cls)
+    if shape is None:
+        shape = _shapes[cls] = _Shape(cls)
+    values = shape.values(obj)
+    sources = list(values)
+    children: dict[int | str, Snapshot] = {}
+    for i in shape.nested:
+        child = values[i]
+        if child is not None and child is not _UNSET:
+            sources.append(children.setdefault(i, _take(child)))
+    sources.extend([revision(values[i]) for i in shape.collections])
+    extra = shape.extra(obj)
+    for key, value in extra:
+        sources.append(key)
+        if hasattr(value, "_vein") and not isinstance(value, type):
+            sources.append(children.setdefault(key, _take(value)))  # an adopted flow object
+        else:
+            sources.append(value)
+            sources.append(revision(value))
+    old = cached[2] if cached is not None else None
+    if old is not None and len(old) == len(sources) and all(map(operator.is_, old, sources)):
+        snap = cached[1]  # nothing of this object changed: the same snapshot
     else:
-        schema = schema_of(type(obj))
-        hidden = frozenset(name for name, spec in schema.fields.items() if spec.secret)
-        for name in schema.fields:
-            try:
-                value = object.__getattribute__(obj, name)
-            except AttributeError:
-                continue
-            data[name] = _freeze(value)
-        d = getattr(obj, "__dict__", None)
-        if d and schema.dynamic:
-            for key, value in d.items():
-                if not key.startswith("_"):
-                    data[key] = _freeze(value)
-    snap = _rebuild(type(obj), data, hidden)
-    node.snap = (tree.version, snap)
+        data: dict[str, Any] = {}
+        for i, (name, value) in enumerate(zip(shape.names, values, strict=True)):
+            if value is not _UNSET:
+                data[name] = children[i] if i in children else _freeze(value)
+        for key, value in extra:
+            data[key] = children[key] if key in children else _freeze(value)
+        if shape.config:
+            hidden = frozenset(k for k in data if obj.__vein_is_secret__(k))
+        else:
+            hidden = shape.hidden
+        snap = _rebuild(cls, data, hidden)
+    node.snap = (version, snap, sources, tree)
     return snap
 
 
+#: How long a reader waits for the lock at a time before it looks again for a batch that
+#: another thread may have opened meanwhile (seconds).
+_POLL = 0.001
+
+
 def take_snapshot(obj: Any) -> Snapshot:
-    """``obj.snapshot()``: a consistent, immutable copy (see the module docstring)."""
+    """``obj.snapshot()``: a consistent, immutable copy (see the module docstring).
+
+    Never waits for another thread's open batch: the state when that batch began, which
+    it keeps, is the last committed one.  (A plain write holds the lock only briefly.)
+    """
     node = obj._vein
     tree = node.tree or node.find_tree()
     cached = node.__dict__.get("snap")
-    if cached is not None and cached[0] == tree.version:
+    if cached is not None and cached[0] == tree.version and cached[3] is tree:
         snap: Snapshot = cached[1]
         return snap
-    with tree.lock:
-        return _take(obj)
+    lock = tree.lock
+    _used(tree)
+    timeout = 0.0
+    while True:
+        if lock.acquire(timeout=timeout) if timeout else lock.acquire(blocking=False):
+            try:
+                return _take(obj)
+            finally:
+                lock.release()
+        batch = tree.batch
+        if batch is not None:
+            found = _committed(batch.base, node)
+            if found is not None:
+                return found
+        timeout = _POLL
+
+
+def _committed(base: Snapshot | None, node: Any) -> Snapshot | None:
+    """*node*'s part of the snapshot a batch kept of the committed state (if it has one)."""
+    if base is None:
+        return None
+    names = []
+    n = node
+    while n.parent is not None:
+        names.append(n.name)
+        n = n.parent
+    snap: Any = base
+    for name in reversed(names):
+        snap = snap.__dict__.get(name) if isinstance(snap, Snapshot) else None
+    return snap if isinstance(snap, Snapshot) else None
+
+
+#: Root classes whose trees have been snapshotted: a new tree of one keeps batch bases from
+#: the start (so even its first snapshot need not wait for a batch).
+_snapshotted: set[type] = set()
+
+
+def _used(tree: Any) -> None:
+    """Remember that this tree's snapshots are read: its batches keep a base from now on."""
+    root = tree.root
+    d = root.__dict__
+    if "snapshots" not in d:
+        d["snapshots"] = True
+        if root.obj is not None:
+            _snapshotted.add(type(root.obj))
+
+
+def batch_base(tree: Any) -> Snapshot | None:
+    """At the start of a batch (lock held): the committed state, for readers meanwhile.
+
+    Only for a tree whose snapshots are read (one of it, or of another tree with the same
+    root class, was taken before): a batch of a tree nobody snapshots costs nothing more.
+    The one case a reader still waits for a batch is the very first snapshot of such a
+    tree, taken while the batch is open.
+    """
+    root = tree.root
+    obj = root.obj
+    if obj is None or ("snapshots" not in root.__dict__ and type(obj) not in _snapshotted):
+        return None
+    return _take(obj)

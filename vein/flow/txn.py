@@ -20,10 +20,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from ..errors import ErrorEntry, ValidationError, VeinError
-from .collections import detach, reattach
+from .collections import copy_of, detach, reattach
 from .events import MISSING, emit
 from .provenance import DEFAULT, Provenance
 from .schema import schema_of
+from .snapshot import batch_base
 
 if TYPE_CHECKING:
     from .state import Node, Tree
@@ -81,10 +82,39 @@ def _class_tree_has_policies(cls: type) -> bool:
     )
 
 
+@functools.cache
+def _class_tree_dynamic(cls: type) -> bool:
+    """Can an instance of *cls* hold flow objects its class does not declare (dynamic state)?"""
+    try:
+        schema = schema_of(cls)
+    except TypeError:
+        return False
+    return schema.dynamic or any(
+        spec.nested is not None and _class_tree_dynamic(spec.nested)
+        for spec in schema.fields.values()
+    )
+
+
 def tree_has_policies(obj: Any) -> bool:
-    """Does any class in *obj*'s tree declare policies?  (Nested classes are static.)"""
-    cls: type = type(obj)
-    return _class_tree_has_policies(cls)
+    """Does any object in *obj*'s tree declare policies?
+
+    Decided by the classes, except below dynamic state, whose attributes may hold flow
+    objects of any class: those are looked at one by one.
+    """
+    stack = [obj]
+    while stack:
+        current = stack.pop()
+        cls: type = type(current)
+        if _class_tree_has_policies(cls):
+            return True
+        if not _class_tree_dynamic(cls):
+            continue
+        schema = schema_of(cls)
+        stack.extend(c for c in (getattr(current, n, None) for n in schema.nested) if c is not None)
+        if schema.dynamic:
+            d = getattr(current, "__dict__", None) or {}
+            stack.extend(v for v in d.values() if hasattr(v, "_vein") and not isinstance(v, type))
+    return False
 
 
 def _restore(obj: Any, name: str, value: Any) -> None:
@@ -168,9 +198,30 @@ class PolicyRunner:
             except Exception as exc:
                 where = node.path_prefix().rstrip(".")
                 detail = str(exc) or type(exc).__name__
+                read = _fields_read(obj, fn)
+                fields = f" (fields: {', '.join(read)})" if read else ""
                 errors.append(
-                    ErrorEntry(where, f"policy {fn.__name__!r} rejected the change: {detail}")
+                    ErrorEntry(
+                        where, f"policy {fn.__name__!r} rejected the change{fields}: {detail}"
+                    )
                 )
+
+
+def _fields_read(obj: Any, fn: Callable[[Any], Any]) -> list[str]:
+    """The fields a failed policy reads, in order: it runs once more against a recorder.
+
+    Only after a failure, so a policy that passes costs nothing extra.  (Policies are
+    expected to depend on the state alone, so the second run reads what the first did.)
+    """
+    from .computed import record_reads
+
+    paths: dict[str, None] = {}
+    try:
+        record_reads(obj, fn, paths)
+    except Exception:
+        pass  # the policy fails again, as expected: what it read so far is recorded
+    # A dynamic attribute holding a flow object is recorded too; name the fields below it.
+    return [p for p in paths if not any(q.startswith(p + ".") for q in paths)]
 
 
 _UNSET: Final = object()
@@ -181,8 +232,11 @@ Entry = tuple[Any, "Node", str, Any, "Provenance | None", Any, Provenance, bool]
 class Batch:
     """The writes of an open batch, in order, with what is needed to undo them."""
 
-    def __init__(self, tree: Tree) -> None:
+    def __init__(self, tree: Tree, base: Any = None) -> None:
         self.tree = tree
+        # The committed state when the batch began: what other threads' snapshot() give
+        # while it is open (they never wait for it).
+        self.base = base
         self.log: list[Entry] = []
         # (layer key, its flat before an update of the batch, None if it was new): undone too
         self.layer_log: list[tuple[str, Any]] = []
@@ -219,7 +273,8 @@ class Batch:
         before = {(id(obj), name): (old, prov) for obj, name, old, prov in undo}
         changed = set()
         for node, name, old, new, prov, secret, _path in pending:
-            _old, old_prov = before.get((id(node.obj), name), (old, None))
+            # The value itself (a replaced container, not a copy): a rollback puts it back.
+            old, old_prov = before.get((id(node.obj), name), (old, None))
             self.log.append((node.obj, node, name, old, old_prov, new, prov, secret))
             changed.add((id(node.obj), name))
         for obj, name, old, old_prov in undo:
@@ -254,6 +309,9 @@ class Batch:
                 entry[3], entry[4] = new, prov
         out = []
         for node, name, old, new, prov, secret in firsts.values():
+            # Events carry plain copies of containers, as outside a batch; the log keeps
+            # the containers themselves for a rollback.
+            old, new = copy_of(old), copy_of(new)
             if old is new or (old is not MISSING and new is not MISSING and _same(old, new)):
                 continue
             out.append((node, name, old, new, prov, secret))
@@ -284,7 +342,12 @@ class BatchContext:
         tree.lock.acquire()
         batch = tree.batch
         if batch is None:
-            batch = tree.batch = Batch(tree)
+            try:
+                base = batch_base(tree)
+            except BaseException:
+                tree.lock.release()
+                raise
+            batch = tree.batch = Batch(tree, base)
         self._mark = batch.mark()
         batch.marks.append(self._mark)
         return self
@@ -304,18 +367,21 @@ class BatchContext:
                 if exc_type is not None:
                     batch.rollback(self._mark)
                 return
-            tree.batch = None
-            if exc_type is not None:
-                batch.rollback()
-                return
-            if tree.policies_on is not None and batch.log:
-                try:
-                    tree.policies_on.check(batch.nodes())
-                except BaseException:
+            try:
+                if exc_type is not None:
                     batch.rollback()
-                    raise
-            events = batch.coalesced()
-            tree.version += 1
+                    return
+                if tree.policies_on is not None and batch.log:
+                    try:
+                        tree.policies_on.check(batch.nodes())
+                    except BaseException:
+                        batch.rollback()
+                        raise
+                events = batch.coalesced()
+                tree.version += 1
+            finally:
+                # Only now: until the new state is final, readers keep the batch's base.
+                tree.batch = None
         finally:
             tree.lock.release()
         for node, name, old, new, prov, secret in events:
