@@ -70,6 +70,16 @@ class Service:
     name: str = "svc"
 
 
+@vein.flow
+class Creds:
+    token: str = vein.field(key="apiToken")
+
+
+@vein.flow
+class Keyed:
+    creds: Creds = vein.field(key="credentials")
+
+
 calls: list[str] = []
 
 
@@ -340,6 +350,43 @@ class TestFailure:
         assert "min_size must not exceed max_size" in entry.message
         assert isinstance(info.value, ValueError)
 
+    def test_error_names_the_fields_the_policy_read(self):
+        """The message names the fields the policy read (in order); the path stays the object."""
+        a = App()
+        with pytest.raises(vein.ValidationError) as info:
+            a.pool.min_size = 99
+        (entry,) = info.value.errors
+        assert entry.path == "pool"
+        assert "policy 'sizes_ordered' rejected the change (fields: min_size, max_size): " in entry.message
+        with pytest.raises(vein.ValidationError) as info:
+            a.tags.append("evil")
+        (entry,) = info.value.errors
+        assert entry.path == ""
+        assert "(fields: name, tags)" in entry.message
+
+    def test_fields_read_by_helpers_and_below(self):
+        """Fields read through a helper method and in a nested object are named by their path."""
+
+        @vein.flow
+        class Budget:
+            limit: int = 30
+            pool: Pool = vein.field(factory=Pool)
+
+            def _needed(self) -> int:
+                return self.pool.max_size * 2
+
+            @vein.policy
+            def affordable(self) -> None:
+                if self._needed() > self.limit:
+                    raise ValueError("pool too expensive")
+
+        b = Budget()
+        with pytest.raises(vein.ValidationError) as info:
+            b.pool.max_size = 16
+        (entry,) = info.value.errors
+        assert "(fields: pool.max_size, limit)" in entry.message
+        assert b.pool.max_size == 10  # rolled back
+
     def test_several_policies_fail_together(self):
         """Every failing policy (of the object and its ancestors) is listed."""
         a = App()
@@ -492,6 +539,35 @@ class TestRequired:
         assert "'port'" in by_path["port"]
         assert all("required" in m for m in by_path.values())
 
+    def test_own_env_name_is_named(self, monkeypatch: pytest.MonkeyPatch):
+        """A field with ``env=`` names that variable beside the prefixed one and the file key."""
+        monkeypatch.delenv("SERVICE_TOKEN", raising=False)
+        with pytest.raises(vein.ValidationError) as info:
+            vein.load(Service, vein.from_env("APP_"))
+        by_path = {e.path: e.message for e in info.value.errors}
+        assert by_path["api_key"] == (
+            "required, but no source sets it (set env APP_API_KEY or env SERVICE_TOKEN "
+            "or key 'api_key' in a file)"
+        )
+
+    def test_hint_without_an_env_source(self):
+        """With only a file source, the hint still names the field's env name and file key."""
+        with pytest.raises(vein.ValidationError) as info:
+            vein.load(Service, vein.from_dict({"db": {"password": "p"}}, name="f"))
+        by_path = {e.path: e.message for e in info.value.errors}
+        assert by_path["api_key"] == (
+            "required, but no source sets it (set env SERVICE_TOKEN or key 'api_key' in a file)"
+        )
+        assert by_path["port"] == "required, but no source sets it (set key 'port' in a file)"
+
+    def test_hint_uses_the_file_keys(self):
+        """A field (or section) with ``key=`` is named by the key a file uses."""
+        with pytest.raises(vein.ValidationError) as info:
+            vein.load(Keyed)
+        (entry,) = info.value.errors
+        assert entry.path == "creds.token"
+        assert "key 'credentials.apiToken' in a file" in entry.message
+
     def test_nested_required_field(self):
         """A required field of a nested section is named by its dotted path and env name."""
 
@@ -533,3 +609,146 @@ class TestRequired:
         with pytest.raises(vein.ValidationError) as info:
             vein.load(Db, vein.from_env("APP_"))
         assert "APP_PASSWORD" in str(info.value)
+
+
+@vein.flow
+class Prefs:
+    lo: int = 1
+    hi: int = 10
+
+
+@vein.flow
+class Guarded:
+    n: int = 0
+
+    @vein.policy
+    def small(self) -> None:
+        if self.n > 5:
+            raise ValueError("n above 5")
+
+
+class UserSession(vein.Flow):
+    """Dynamic state holding flow objects in attributes its ``__init__`` assigns."""
+
+    def __init__(self) -> None:
+        self.prefs = Prefs()
+        self.user = "ada"
+
+    @vein.policy
+    def ordered(self) -> None:
+        if self.prefs.lo > self.prefs.hi:
+            raise ValueError("lo above hi")
+
+
+class TestDynamicChildren:
+    """A flow object assigned to an attribute of dynamic state becomes a child."""
+
+    def test_parent_link_and_shared_tree(self):
+        """The child's node points at the session's; both use one tree (one lock, one batch)."""
+        s = UserSession()
+        node = s.prefs._vein
+        assert node.parent is s._vein and node.name == "prefs"
+        assert (node.tree or node.find_tree()) is (s._vein.tree or s._vein.find_tree())
+
+    def test_events_relayed_with_relative_path(self):
+        """``s.prefs.lo = 99`` reaches the session's subscribers as ``prefs.lo``."""
+        s = UserSession()
+        got: list[vein.Change] = []
+        s.on_change(got.append)
+        sub: list[vein.Change] = []
+        s.on_change("prefs", sub.append)
+        s.prefs.lo = 5
+        s.prefs.hi = 20
+        assert _log(got) == [("prefs.lo", 1, 5), ("prefs.hi", 10, 20)]
+        assert _log(sub) == _log(got)
+
+    def test_session_policies_run(self):
+        """A write in the child runs the session's policies; a violation is rolled back."""
+        s = UserSession()
+        got: list[vein.Change] = []
+        s.on_change(got.append)
+        with pytest.raises(vein.ValidationError, match="ordered"):
+            s.prefs.lo = 99
+        assert s.prefs.lo == 1
+        assert got == []
+
+    def test_batch_rollback(self):
+        """A batch on the session rolls back the child's writes; a committed one fires once."""
+        s = UserSession()
+        got: list[vein.Change] = []
+        s.on_change(got.append)
+        with pytest.raises(RuntimeError), s.batch():
+            s.prefs.lo = 7
+            s.user = "bob"
+            raise RuntimeError
+        assert (s.prefs.lo, s.user) == (1, "ada")
+        assert got == []
+        with s.batch():
+            s.prefs.lo = 12  # above hi for a moment: policies run at the end
+            s.prefs.hi = 30
+        assert _log(got) == [("prefs.lo", 1, 12), ("prefs.hi", 10, 30)]
+
+    def test_snapshot_and_to_dict(self):
+        """The child is in the session's snapshot and dump, and a new snapshot follows it."""
+        s = UserSession()
+        first = s.snapshot()
+        assert first.prefs.lo == 1
+        s.prefs.lo = 3
+        assert s.snapshot().prefs.lo == 3 and first.prefs.lo == 1
+        assert s.to_dict() == {"prefs": {"lo": 3, "hi": 10}, "user": "ada"}
+
+    def test_child_policies_still_run(self):
+        """A child whose own class has policies keeps them under a session without any."""
+
+        class Plain(vein.Flow):
+            def __init__(self) -> None:
+                self.g = Guarded()
+
+        p = Plain()
+        with pytest.raises(vein.ValidationError, match="small"):
+            p.g.n = 9
+        assert p.g.n == 0
+
+    def test_replaced_child_is_released(self):
+        """Assigning another object: it becomes the child; the old one is a tree of its own."""
+        s = UserSession()
+        old = s.prefs
+        s.prefs = Prefs(lo=2)
+        assert old._vein.parent is None and s.prefs._vein.parent is s._vein
+        got: list[vein.Change] = []
+        s.on_change(got.append)
+        old.lo = 50  # no longer the session's: no event, no session policy
+        assert got == [] and old.lo == 50
+        s.prefs.lo = 3
+        assert _log(got) == [("prefs.lo", 2, 3)]
+
+    def test_rolled_back_replacement_restores_the_child(self):
+        """A batch that replaced the child and failed: the old child is the child again."""
+        s = UserSession()
+        old = s.prefs
+        with pytest.raises(RuntimeError), s.batch():
+            s.prefs = Prefs(lo=4)
+            raise RuntimeError
+        assert s.prefs is old and old._vein.parent is s._vein
+        with pytest.raises(vein.ValidationError):
+            s.prefs.lo = 99
+
+    def test_object_of_another_tree_is_copied(self):
+        """A flow object that already has a parent is copied in, as for declared fields."""
+        a, b = UserSession(), UserSession()
+        b.other = a.prefs
+        assert b.other is not a.prefs and b.other == a.prefs
+        assert b.other._vein.parent is b._vein and a.prefs._vein.parent is a._vein
+
+    def test_copy_keeps_children(self):
+        """A deep copy's children belong to the copy."""
+        import copy
+
+        s = UserSession()
+        c = copy.deepcopy(s)
+        assert c.prefs._vein.parent is c._vein
+        got: list[vein.Change] = []
+        c.on_change(got.append)
+        c.prefs.lo = 2
+        assert _log(got) == [("prefs.lo", 1, 2)]
+        assert s.prefs.lo == 1

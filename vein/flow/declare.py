@@ -322,10 +322,9 @@ class Flow(metaclass=FlowMeta):
         return d.get(name, MISSING) if d is not None else MISSING
 
     def __vein_put__(self, name: str, value: Any) -> None:
-        if value is MISSING:
-            self.__dict__.pop(name, None)
-        else:
-            object.__setattr__(self, name, value)
+        from .layers import put_dynamic
+
+        put_dynamic(self, name, value)  # a flow object becomes a child (MISSING removes)
 
     def __vein_is_secret__(self, name: str) -> bool:
         return False
@@ -356,6 +355,11 @@ class Flow(metaclass=FlowMeta):
         fields = schema_of(type(self)).fields
         for key, value in state.items():
             spec = fields.get(key)
+            if spec is None and not key.startswith("_") and hasattr(value, "_vein"):
+                from .layers import put_dynamic
+
+                put_dynamic(self, key, value)  # a dynamic attribute's flow object: a child
+                continue
             object.__setattr__(self, key, wrap(self, spec, value) if spec is not None else value)
         for name in schema_of(type(self)).nested:
             _adopt(self, node, name)

@@ -793,7 +793,7 @@ def dynamic_write(obj: Any, name: str, value: Any) -> None:
         old = d.get(name, MISSING)
         if old is value or (old is not MISSING and _equal(old, value)):
             return
-        d[name] = value
+        value = put_dynamic(obj, name, value)
         tree.version += 1
         if tree.batch is not None:
             tree.batch.record(obj, node, name, old, value, RUNTIME, False)
@@ -806,6 +806,72 @@ def dynamic_write(obj: Any, name: str, value: Any) -> None:
         provs[name] = RUNTIME
     if node.subs is not None or node.parent is not None:
         emit(node, name, old, value, RUNTIME, False)
+
+
+def _is_flow(value: Any) -> bool:
+    return hasattr(value, "_vein") and not isinstance(value, type)
+
+
+def put_dynamic(obj: Any, name: str, value: Any) -> Any:
+    """Store *value* as the dynamic attribute *name* of *obj* (lock held); return it.
+
+    A flow object stored this way becomes a child, like a declared nested field's: its
+    writes run the tree's policies, join its batches and reach its subscribers (path
+    ``name.field``), and it is in snapshots and ``to_dict``.  One that already belongs to
+    another tree (or is *obj* or an ancestor of it) is copied first, as ``_adopt`` does.
+    The flow object it replaces becomes a tree of its own again.  ``MISSING`` removes.
+    """
+    node: Node = obj._vein
+    d = obj.__dict__
+    current = d.get(name, MISSING)
+    if current is not value and _is_flow(current) and current._vein.parent is node:
+        cnode = current._vein
+        cnode.parent, cnode.name = None, ""
+        forget_tree(current)
+    if value is MISSING:
+        d.pop(name, None)
+        return value
+    if _is_flow(value):
+        cnode = value._vein
+        ancestor: Node | None = node
+        while ancestor is not None and ancestor is not cnode:
+            ancestor = ancestor.parent
+        if ancestor is not None or (
+            cnode.parent is not None and (cnode.parent is not node or cnode.name != name)
+        ):
+            import copy
+
+            value = copy.deepcopy(value)
+            cnode = value._vein
+        d[name] = value
+        cnode.parent, cnode.name = node, name
+        forget_tree(value)
+        tree = node.tree or node.find_tree()
+        if tree.policies_on is None:
+            from .txn import PolicyRunner, tree_has_policies
+
+            if tree_has_policies(value):
+                tree.policies_on = PolicyRunner()
+        return value
+    d[name] = value
+    return value
+
+
+def forget_tree(obj: Any) -> None:
+    """Forget the cached tree of *obj* and everything below it (it was moved elsewhere).
+
+    Like ``Node.reset_tree``, and also through the flow objects held by dynamic attributes.
+    """
+    stack = [obj]
+    while stack:
+        current = stack.pop()
+        node: Node = current._vein
+        node.tree = None
+        schema = schema_of(type(current))
+        stack.extend(c for c in (getattr(current, n, None) for n in schema.nested) if c is not None)
+        if schema.dynamic:
+            d = getattr(current, "__dict__", None) or {}
+            stack.extend(v for v in d.values() if _is_flow(v) and v._vein.parent is node)
 
 
 # --- load --------------------------------------------------------------------------------
@@ -865,14 +931,31 @@ def _plain_default(spec: FieldSpec | None) -> Any:
     return spec.default_value(None)
 
 
-def _missing_message(path: str, env_names: list[Any]) -> str:
-    hints = []
+def _missing_message(path: str, env_names: list[Any], spec: FieldSpec, key: str) -> str:
+    """What would set a required field: the env variables of the env sources given, the
+    field's own ``env=`` name (even when no env source was given), and the file key."""
+    hints: list[str] = []
     for env_name in env_names:
         var = env_name(path)
-        if var:
+        if var and f"env {var}" not in hints:
             hints.append(f"env {var}")
-    hints.append(f"key {path!r} in a file")
+    own = spec.info.env
+    if own and not any(h.lower() == f"env {own}".lower() for h in hints):
+        hints.append(f"env {own}")
+    hints.append(f"key {key!r} in a file")
     return "required, but no source sets it (set " + " or ".join(hints) + ")"
+
+
+def _key_path(node: Node, spec: FieldSpec) -> str:
+    """The dotted path of keys (``vein.field(key=...)``) a file uses for *spec* below *node*."""
+    keys = [spec.key]
+    n = node
+    while n.parent is not None:
+        parent = n.parent
+        owner = schema_of(type(parent.obj)).fields.get(n.name)
+        keys.append(owner.key if owner is not None else n.name)
+        n = parent
+    return ".".join(reversed(keys))
 
 
 def _build(
@@ -924,7 +1007,8 @@ def _build(
             provs[name] = prov
         elif spec.required:
             if a.init:
-                errors.append(ErrorEntry(path, _missing_message(path, env_names), None))
+                message = _missing_message(path, env_names, spec, _key_path(node, spec))
+                errors.append(ErrorEntry(path, message, None))
             continue
         else:
             value = spec.default_value(obj)
