@@ -5,7 +5,9 @@ async stream whose closing cancels its subscription."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
+import weakref
 
 import pytest
 
@@ -174,6 +176,49 @@ class TestAsyncCallbacks:
         with pytest.raises(RuntimeError, match="event loop"):
             Settings().on_change("name", cb)
 
+    def test_weak_async_method_dropped_with_its_owner(self):
+        """``weak=True`` with an async bound method: once the owner is collected, unsubscribed."""
+
+        class Owner:
+            def __init__(self) -> None:
+                self.got: list[object] = []
+
+            async def on_name(self, change: vein.Change) -> None:
+                self.got.append(change.new)
+
+        async def main() -> None:
+            s = Settings()
+            owner = Owner()
+            sub = s.on_change("name", owner.on_name, weak=True)
+            s.name = "one"
+            for _ in range(10):
+                await asyncio.sleep(0)
+            assert owner.got == ["one"]
+            assert sub.active and _subs(s) == 1
+            del owner
+            gc.collect()
+            assert not sub.active
+            assert _subs(s) == 0
+            s.name = "two"  # nothing is scheduled any more
+
+        run(main())
+
+    def test_weak_async_function_dropped_when_collected(self):
+        """The same for a plain ``async def`` function held weakly."""
+
+        async def main() -> None:
+            s = Settings()
+
+            async def cb(change: vein.Change) -> None:  # pragma: no cover - never scheduled
+                pass
+
+            sub = s.on_change("name", cb, weak=True)
+            del cb
+            gc.collect()
+            assert not sub.active and _subs(s) == 0
+
+        run(main())
+
     def test_loop_closed_later_writes_are_harmless(self):
         """A write after the subscriber's loop ended neither raises nor hangs."""
         s = Settings()
@@ -244,6 +289,49 @@ class TestChangeStream:
                 assert _subs(s) == base + 1
             assert _subs(s) == base
             assert not [c async for c in stream2]
+
+        run(main())
+
+    def test_unclosed_stream_unsubscribes_when_collected(self):
+        """A stream left open (a broken ``async for``) ends its subscription once collected."""
+
+        async def main() -> None:
+            s = Settings()
+            stream = s.changes("name")
+            s.name = "one"
+            async for change in stream:
+                assert change.new == "one"
+                break
+            assert _subs(s) == 1
+            ref = weakref.ref(stream)
+            del stream, change
+            gc.collect()
+            assert ref() is None
+            assert _subs(s) == 0
+            s.name = "two"  # nothing queued for a stream that is gone
+
+        run(main())
+
+    def test_stream_iterated_inline_is_not_collected_early(self):
+        """While a loop reads from ``obj.changes()`` (no other reference), it keeps working."""
+
+        async def main() -> None:
+            s = Settings()
+
+            async def produce() -> None:
+                for i in range(3):
+                    await asyncio.sleep(0)
+                    gc.collect()
+                    s.level = i + 1
+
+            task = asyncio.ensure_future(produce())
+            seen = []
+            async for change in s.changes("level"):
+                seen.append(change.new)
+                if len(seen) == 3:
+                    break
+            await task
+            assert seen == [1, 2, 3]
 
         run(main())
 

@@ -8,6 +8,7 @@ other threads work too).  Its failures are reported like any callback's.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from .events import Subscription
     from .state import Node
 
-__all__ = ["ChangeStream", "async_relay"]
+__all__ = ["ChangeStream", "subscribe_async"]
 
 
 def _running_loop(what: str) -> asyncio.AbstractEventLoop:
@@ -30,22 +31,31 @@ def _running_loop(what: str) -> asyncio.AbstractEventLoop:
         ) from None
 
 
-def async_relay(
-    node: Node, callback: Callable[[Change], Awaitable[Any]], weak: bool = False
-) -> Callable[[Change], None]:
-    """Wrap an ``async def`` callback so each change schedules it on the current loop.
+def subscribe_async(
+    node: Node, key: str, callback: Callable[[Change], Awaitable[Any]], weak: bool = False
+) -> Subscription:
+    """Subscribe an ``async def`` callback: each change schedules it on the current loop.
 
-    With *weak*, the callback (a bound method or function) is held weakly.
+    With *weak*, the callback (a bound method or function) is held weakly, and the
+    subscription ends when it is collected, as a weak plain callback's does.
     """
+    from .events import subscribe
+
     loop = _running_loop("an async callback")
     ref: Callable[[], Any] | None = None
-    if weak:
-        import weakref
+    sub: Subscription | None = None
 
+    def gone(_ref: Any) -> None:
+        if sub is not None:
+            sub.cancel()
+
+    if weak:
         if hasattr(callback, "__self__") and hasattr(callback, "__func__"):
-            ref = weakref.WeakMethod(callback)
+            ref = weakref.WeakMethod(callback, gone)
         else:
-            ref = weakref.ref(callback)
+            ref = weakref.ref(callback, gone)
+    name = getattr(callback, "__qualname__", "async_callback")
+    strong = None if weak else callback  # the relay must not keep a weak callback alive
     tasks: set[asyncio.Task[Any]] = set()
 
     def done(task: asyncio.Task[Any]) -> None:
@@ -53,12 +63,10 @@ def async_relay(
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
             assert exc is not None
-            report_error(
-                node, exc, f"async callback {getattr(callback, '__qualname__', callback)!r}"
-            )
+            report_error(node, exc, f"async callback {name!r}")
 
     def spawn(change: Change) -> None:
-        cb = callback if ref is None else ref()
+        cb = strong if ref is None else ref()
         if cb is None:
             return  # a weakly held callback is gone
         task: asyncio.Task[Any] = loop.create_task(cb(change))  # type: ignore[arg-type]
@@ -70,9 +78,9 @@ def async_relay(
             return
         loop.call_soon_threadsafe(spawn, change)
 
-    relay.__qualname__ = getattr(callback, "__qualname__", "async_callback")
-    relay.__vein_async__ = callback  # type: ignore[attr-defined]
-    return relay
+    relay.__qualname__ = name
+    sub = subscribe(node, key, relay, False)
+    return sub
 
 
 class ChangeStream:
@@ -80,14 +88,14 @@ class ChangeStream:
 
     Close it with ``await stream.aclose()`` or ``async with obj.changes() as stream``;
     breaking out of an ``async for`` loop leaves it subscribed until it is closed or
-    garbage-collected.
+    garbage-collected (the subscription holds the stream weakly).
     """
 
     def __init__(self, obj: Any, path: str = "*") -> None:
         self._loop = _running_loop("changes()")
         self._queue: asyncio.Queue[Change | None] = asyncio.Queue()
         self._closed = False
-        self._sub: Subscription = obj.on_change(path, self._push)
+        self._sub: Subscription = obj.on_change(path, self._push, weak=True)
 
     def _push(self, change: Change) -> None:
         if not self._loop.is_closed():

@@ -154,10 +154,9 @@ class Flow(metaclass=FlowMeta):
 
             prime(self, path)  # so that computed values under *path* are watched and heard
         if inspect.iscoroutinefunction(callback):
-            from .aio import async_relay
+            from .aio import subscribe_async
 
-            # The relay is held strongly; with weak=True it holds the callback weakly.
-            return subscribe(self._vein, path, async_relay(self._vein, callback, weak), False)
+            return subscribe_async(self._vein, path, callback, weak)
         return subscribe(self._vein, path, callback, weak)
 
     def changes(self, path: str = "*") -> ChangeStream:
