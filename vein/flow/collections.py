@@ -84,7 +84,7 @@ class _Owned:
     def _reset(self, contents: Any) -> None:
         """Put *contents* back (a rollback): a change that no event announces."""
         self._restore_contents(contents)
-        self._rev += 1
+        self._rev += 1  # type: ignore[misc]  # the concrete containers have the slot
 
     def _elem(self, value: Any, where: str) -> Any:
         owner = self._owner
@@ -135,7 +135,7 @@ class _Owned:
             if changes and tree.batch is None and tree.policies_on is None and not _heard(node):
                 # Nobody needs the old value: no copy, O(1) for append / item / add.
                 result = mutate()
-                self._rev += 1
+                self._rev += 1  # type: ignore[misc]
                 tree.version += 1
                 provs = node.prov
                 if provs is None:
@@ -147,7 +147,7 @@ class _Owned:
             new = self._plain()
             if old == new:
                 return result
-            self._rev += 1
+            self._rev += 1  # type: ignore[misc]
             tree.version += 1
             if tree.batch is not None:
                 tree.batch.record(obj, node, name, old, new, RUNTIME, spec.secret)

@@ -87,22 +87,23 @@ class _Recorder:
     through ``self._fmt()`` or ``self.some_property`` is recorded, at any depth.
     """
 
-    __slots__ = ("_obj", "_paths", "_prefix", "_reads")
+    # Name-mangled: the stand-in's own attributes must not hide the class's (``self._obj``).
+    __slots__ = ("__obj", "__paths", "__prefix", "__reads")
 
     def __init__(self, obj: Any, prefix: str, paths: dict[str, None], reads: list[Read]) -> None:
-        object.__setattr__(self, "_obj", obj)
-        object.__setattr__(self, "_prefix", prefix)
-        object.__setattr__(self, "_paths", paths)
-        object.__setattr__(self, "_reads", reads)
+        object.__setattr__(self, "_Recorder__obj", obj)
+        object.__setattr__(self, "_Recorder__prefix", prefix)
+        object.__setattr__(self, "_Recorder__paths", paths)
+        object.__setattr__(self, "_Recorder__reads", reads)
 
     # ``isinstance(self, Cls)`` and zero-argument ``super()`` look here when the stand-in's
     # own type does not match, so methods written for the real class keep working.
-    @property  # type: ignore[misc]
-    def __class__(self) -> type:  # type: ignore[override]
-        return type(self._obj)
+    @property  # type: ignore[misc]  # read-only on purpose
+    def __class__(self) -> type:
+        return type(self.__obj)
 
     def __getattr__(self, name: str) -> Any:
-        obj = self._obj
+        obj = self.__obj
         kind, attr = class_attr(type(obj), name)
         if kind == METHOD:
             return types.MethodType(attr, self)
@@ -114,13 +115,13 @@ class _Recorder:
         value = getattr(obj, name)
         if kind == OTHER or name.startswith("_"):
             return value  # not a field: nothing to depend on
-        self._reads.append((obj, name, value, revision(value)))
-        path = self._prefix + name
+        self.__reads.append((obj, name, value, revision(value)))
+        path = self.__prefix + name
         if hasattr(value, "_vein") and not isinstance(value, type):
             if kind == DYNAMIC:
-                self._paths[path] = None  # an attribute may be given another object
-            return _Recorder(value, path + ".", self._paths, self._reads)  # a nested flow object
-        self._paths[path] = None
+                self.__paths[path] = None  # an attribute may be given another object
+            return _Recorder(value, path + ".", self.__paths, self.__reads)  # a nested object
+        self.__paths[path] = None
         return value
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -240,7 +241,7 @@ class computed(Generic[T]):
             self._watch(obj, node, paths)
         return value
 
-    def _watch(self, obj: Any, node: Node, paths: dict[str, None]) -> None:
+    def _watch(self, obj: Any, node: Any, paths: dict[str, None]) -> None:
         """Watch the dependencies not watched yet, to announce changes to listeners."""
         watched: dict[str, set[str]] | None = node.__dict__.get("computed_deps")
         if watched is None:
