@@ -64,6 +64,9 @@ def _nothing() -> None:
     return None
 
 
+_NOWHERE: Any = object()
+
+
 class _Owned:
     """What the three containers share: who owns them and how a mutation is committed.
 
@@ -86,7 +89,8 @@ class _Owned:
         self._restore_contents(contents)
         self._rev += 1  # type: ignore[misc]  # the concrete containers have the slot
 
-    def _elem(self, value: Any, where: str) -> Any:
+    def _elem(self, value: Any, where: Any = _NOWHERE) -> Any:
+        """Check an element; *where* (a list index or a dict key) is named if it fails."""
         owner = self._owner
         if owner is None or owner[2] is None:
             return value
@@ -95,7 +99,8 @@ class _Owned:
         except ConversionError as exc:
             from .write import type_error
 
-            exc.subpath = where + exc.subpath
+            # Formatted only now: a successful check must not pay for the message.
+            exc.subpath = ("" if where is _NOWHERE else f"[{where!r}]") + exc.subpath
             raise type_error(owner[0], owner[1], exc) from None
 
     def _key(self, key: Any) -> Any:
@@ -185,11 +190,11 @@ class EventedList(list[Any], _Owned):
         list.__init__(self, contents)
 
     def append(self, value: Any) -> None:
-        value = self._elem(value, f"[{len(self)}]")
+        value = self._elem(value, len(self))
         self._commit(lambda: list.append(self, value), True)
 
     def extend(self, values: Iterable[Any]) -> None:
-        items = [self._elem(v, f"[{len(self) + i}]") for i, v in enumerate(values)]
+        items = [self._elem(v, len(self) + i) for i, v in enumerate(values)]
         self._commit(lambda: list.extend(self, items), bool(items))
 
     def __iadd__(self, values: Iterable[Any]) -> EventedList:  # type: ignore[misc]
@@ -202,15 +207,15 @@ class EventedList(list[Any], _Owned):
         return self
 
     def insert(self, index: SupportsIndex, value: Any) -> None:
-        value = self._elem(value, f"[{index}]")
+        value = self._elem(value, index)
         self._commit(lambda: list.insert(self, index, value), True)
 
     def __setitem__(self, index: Any, value: Any) -> None:
         if isinstance(index, slice):
-            value = [self._elem(v, f"[{i}]") for i, v in enumerate(value)]
+            value = [self._elem(v, i) for i, v in enumerate(value)]
             self._commit(lambda: list.__setitem__(self, index, value), None)
             return
-        value = self._elem(value, f"[{index}]")
+        value = self._elem(value, index)
         try:
             current = list.__getitem__(self, index)
         except (IndexError, TypeError):
@@ -268,7 +273,7 @@ class EventedDict(dict[Any, Any], _Owned):
 
     def __setitem__(self, key: Any, value: Any) -> None:
         key = self._key(key)
-        value = self._elem(value, f"[{key!r}]")
+        value = self._elem(value, key)
         current = dict.get(self, key, _ABSENT)
         if current is not _ABSENT and not _differ(current, value):
             self._commit(_nothing, False)  # an equal value: nothing to store
@@ -296,7 +301,7 @@ class EventedDict(dict[Any, Any], _Owned):
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         items = dict(*args, **kwargs)
-        checked = {self._key(k): self._elem(v, f"[{k!r}]") for k, v in items.items()}
+        checked = {self._key(k): self._elem(v, k) for k, v in items.items()}
         verdicts = {_differ(dict.get(self, k, _ABSENT), v) for k, v in checked.items()}
         changes = True if True in verdicts else (None if None in verdicts else False)
         self._commit(lambda: dict.update(self, checked), changes)
@@ -333,7 +338,7 @@ class EventedSet(set[Any], _Owned):
         set.update(self, contents)
 
     def add(self, value: Any) -> None:
-        value = self._elem(value, "")
+        value = self._elem(value)
         self._commit(lambda: set.add(self, value), _absent_from(self, value))
 
     def discard(self, value: Any) -> None:
@@ -349,7 +354,7 @@ class EventedSet(set[Any], _Owned):
         self._commit(lambda: set.clear(self), bool(self))
 
     def update(self, *others: Iterable[Any]) -> None:
-        items = [self._elem(v, "") for other in others for v in other]
+        items = [self._elem(v) for other in others for v in other]
         changes = any(_absent_from(self, v) for v in items)
         self._commit(lambda: set.update(self, items), changes)
 
@@ -362,7 +367,7 @@ class EventedSet(set[Any], _Owned):
         self._commit(lambda: set.intersection_update(self, *others), None)
 
     def symmetric_difference_update(self, other: Iterable[Any]) -> None:
-        items = [self._elem(v, "") for v in other]
+        items = [self._elem(v) for v in other]
         # Every element of a non-empty other is either added or removed.
         self._commit(lambda: set.symmetric_difference_update(self, items), bool(items))
 
