@@ -752,3 +752,39 @@ class TestDynamicChildren:
         c.prefs.lo = 2
         assert _log(got) == [("prefs.lo", 1, 2)]
         assert s.prefs.lo == 1
+
+
+class Holder(vein.Flow):
+    """Dynamic state used as a declared nested field, writing to its child in ``__init__``."""
+
+    def __init__(self) -> None:
+        self.prefs = Prefs()
+        self.prefs.lo = 3  # the child now knows the tree it was in
+
+
+@vein.flow
+class Top:
+    holder: Holder = vein.field(factory=Holder)
+
+    @vein.policy
+    def bounded(self) -> None:
+        if self.holder.prefs.lo > 50:
+            raise ValueError("lo above 50")
+
+
+class TestDynamicChildrenBelowDeclaredFields:
+    """A dynamic object in a declared nested field: its own children join the outer tree."""
+
+    def test_grandchild_writes_reach_the_top(self):
+        """Events, policies and batches of the top object cover the dynamic grandchild."""
+        t = Top()
+        got: list[vein.Change] = []
+        t.on_change(got.append)
+        t.holder.prefs.lo = 4
+        assert _log(got) == [("holder.prefs.lo", 3, 4)]
+        with pytest.raises(vein.ValidationError, match="bounded"):
+            t.holder.prefs.lo = 99
+        with pytest.raises(RuntimeError), t.batch():
+            t.holder.prefs.lo = 5
+            raise RuntimeError
+        assert t.holder.prefs.lo == 4

@@ -467,8 +467,10 @@ def _adopt(obj: Any, node: Any, name: str) -> None:
         cnode = child._vein
     cnode.parent = node
     cnode.name = name
-    if cnode.tree is not None:
-        cnode.reset_tree()
+    if cnode.tree is not None:  # a tree cached anywhere below means one is cached here too
+        from .layers import forget_tree
+
+        forget_tree(child)  # also below flow objects held by dynamic attributes
 
 
 @overload

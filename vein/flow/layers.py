@@ -845,7 +845,8 @@ def put_dynamic(obj: Any, name: str, value: Any) -> Any:
             cnode = value._vein
         d[name] = value
         cnode.parent, cnode.name = node, name
-        forget_tree(value)
+        if cnode.tree is not None:  # a tree cached anywhere below means one is cached here
+            forget_tree(value)
         tree = node.tree or node.find_tree()
         if tree.policies_on is None:
             from .txn import PolicyRunner, tree_has_policies
