@@ -553,3 +553,63 @@ class TestFreshForSubscribers:
         s.tags.append("a")
         s.tags.extend(["b", "c"])
         assert seen == [1, 3]
+
+
+@vein.flow
+class Quota:
+    """A helper that reads through ``type(self)``, which the recording stand-in cannot be."""
+
+    LIMIT = 10
+    used: int = 0
+    other: int = 0
+
+    def _cap(self) -> int:
+        return type(self).LIMIT
+
+    @vein.computed
+    def left(self) -> int:
+        return self._cap() - self.used
+
+    @vein.computed
+    def limit(self) -> int:
+        return self.LIMIT  # a class constant read through self: no dependency
+
+
+class TestWhenTheStandInCannotStandIn:
+    """A function that fails on the stand-in is computed on the object, never stale."""
+
+    def test_type_of_self(self):
+        """``type(self).LIMIT`` works; the value follows every change (kept until one)."""
+        q = Quota()
+        assert q.left == 10
+        q.used = 3
+        assert q.left == 7
+        got: list[vein.Change] = []
+        q.on_change("left", got.append)
+        q.used = 4
+        q.other = 1  # may recompute, but no change is announced for an equal value
+        assert _log(got) == [("left", 7, 6)]
+
+    def test_class_constant_and_snapshot(self):
+        """A class constant read through ``self``, on the object and on a snapshot."""
+        q = Quota(used=2)
+        assert q.limit == 10
+        snap = q.snapshot()
+        assert snap.LIMIT == 10 and snap.limit == 10
+
+    def test_real_errors_still_raise(self):
+        """An error the function raises on the object itself propagates."""
+
+        @vein.flow
+        class Broken:
+            d: int = 0
+
+            @vein.computed
+            def ratio(self) -> float:
+                return 1 / self.d
+
+        b = Broken()
+        with pytest.raises(ZeroDivisionError):
+            _ = b.ratio
+        b.d = 4
+        assert b.ratio == 0.25

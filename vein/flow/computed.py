@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, overload
 
 from .collections import revision
 from .events import Change, emit, subscribe
+from .schema import schema_of
 
 if TYPE_CHECKING:
     from .state import Node
@@ -38,7 +39,8 @@ DYNAMIC: Final = 5  # an attribute of the instance's ``__dict__`` (dynamic state
 COMPUTED: Final = 1  # another computed value: evaluated against the stand-in
 PROPERTY: Final = 2  # a property: its getter runs against the stand-in
 METHOD: Final = 3  # a method: bound to the stand-in, so its reads are recorded too
-OTHER: Final = 4  # anything else (class constants, vein's own methods): read as is
+OTHER: Final = 4  # vein's own methods, Python's protocols: read from the real object
+CLASS: Final = 6  # another attribute of the user's class (a constant, a classmethod)
 
 _kinds: dict[tuple[type, str], tuple[int, Any]] = {}
 
@@ -70,7 +72,7 @@ def class_attr(cls: type, name: str) -> tuple[int, Any]:
     elif isinstance(attr, types.FunctionType):
         found = (METHOD, attr)
     else:
-        found = (OTHER, None)
+        found = (CLASS, None)
     _kinds[key] = found
     return found
 
@@ -113,7 +115,7 @@ class _Recorder:
             # Another computed value: depend on the fields *it* reads.
             return attr.fn(self)
         value = getattr(obj, name)
-        if kind == OTHER or name.startswith("_"):
+        if kind in (OTHER, CLASS) or name.startswith("_"):
             return value  # not a field: nothing to depend on
         self.__reads.append((obj, name, value, revision(value)))
         path = self.__prefix + name
@@ -125,10 +127,14 @@ class _Recorder:
         return value
 
     def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("a computed value may not assign fields")
+        raise _Refused("a computed value may not assign fields")
 
     def __delattr__(self, name: str) -> None:
-        raise AttributeError("a computed value may not delete fields")
+        raise _Refused("a computed value may not delete fields")
+
+
+class _Refused(AttributeError):
+    """A computed value (or a policy being re-run) tried to change the state."""
 
 
 def record_reads(
@@ -178,8 +184,11 @@ def _listened(node: Node, name: str) -> bool:
 
 
 #: A cache entry: the tree and version it was checked at, the value, the reads it was
-#: computed from and the dotted paths they make up.
-Entry = tuple[Any, int, Any, list[Read], dict[str, None]]
+#: computed from (``None``: unknown, valid at that version only) and their dotted paths.
+Entry = tuple[Any, int, Any, "list[Read] | None", dict[str, None]]
+
+#: The dependencies of a value that could not be computed against the stand-in: anything.
+_ANYTHING: Final[dict[str, None]] = {"*": None}
 
 
 class computed(Generic[T]):
@@ -229,10 +238,19 @@ class computed(Generic[T]):
             if entry is not None:
                 if entry[1] == version and entry[0] is tree:
                     return entry[2]
-                if _unchanged(entry[3]):
-                    cache[self.name] = (tree, version, entry[2], entry[3], entry[4])
+                reads = entry[3]
+                if reads is not None and _unchanged(reads):
+                    cache[self.name] = (tree, version, entry[2], reads, entry[4])
                     return entry[2]
-        value, reads, paths = record_reads(obj, self.fn)
+        try:
+            value, reads, paths = record_reads(obj, self.fn)
+        except _Refused:
+            raise
+        except Exception:
+            # The stand-in may not do for this function (``type(self).LIMIT``): compute it
+            # on the object itself -- an error it really raises comes again -- and keep it
+            # only until anything in the tree changes.
+            value, reads, paths = self.fn(obj), None, _ANYTHING
         # Kept even if a write ran meanwhile: the reads say what it was computed from, and
         # the next read (the version moved on) checks them again.
         cache[self.name] = (tree, version, value, reads, paths)
@@ -258,6 +276,8 @@ class computed(Generic[T]):
     def _announce(self, obj: Any, change: Change) -> None:
         """A dependency changed (after the commit): tell listeners if the value did."""
         node = obj._vein
+        if change.path in schema_of(type(obj)).computed:
+            return  # another computed value's announcement, heard by a "*" watcher
         announced: dict[str, Any] | None = node.__dict__.get("computed_seen")
         if not _listened(node, self.name):
             if announced:
@@ -314,8 +334,6 @@ def prime(obj: Any, path: str) -> None:
 def _prime_all(obj: Any, depth: int) -> None:
     if depth > 100:
         return
-    from .schema import schema_of
-
     try:
         schema = schema_of(type(obj))
     except TypeError:

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .collections import revision
-from .computed import COMPUTED, METHOD, PROPERTY, class_attr
+from .computed import CLASS, COMPUTED, METHOD, PROPERTY, class_attr
 from .dump import plain
 from .schema import did_you_mean, schema_of
 
@@ -86,6 +86,8 @@ class Snapshot:
             raise AttributeError(name)
         cls = self.__class__.__vein_type__
         kind, attr = class_attr(cls, name)
+        if schema_of(cls).open:
+            kind = -1  # the schema-less config: only its keys
         if kind == COMPUTED:
             cache = self.__computed
             if cache is None:
@@ -99,6 +101,8 @@ class Snapshot:
             return attr(self)
         if kind == METHOD:
             return types.MethodType(attr, self)
+        if kind == CLASS:
+            return getattr(cls, name)  # a class constant, a classmethod
         raise AttributeError(
             f"snapshot of {cls.__name__} has no field {name!r}"
             f"{did_you_mean(name, list(self.__dict__))}"
