@@ -603,3 +603,32 @@ class TestNoCopyWithoutListener:
         assert s.snapshot().permissions == ("a",)
         assert s.snapshot().limits == {"k": 2}
         assert s.snapshot().groups == frozenset({"g"})
+
+
+class Visit(vein.Flow):
+    """Dynamic state (its own ``__init__``) with declared container fields left at default."""
+
+    pages: list[str] = vein.field(factory=list)
+    seen: dict[str, int] = vein.field(factory=dict)
+
+    def __init__(self, user: str) -> None:
+        self.user = user
+
+
+class TestDynamicStateContainers:
+    """A declared list/dict field of dynamic state is evented from its default on."""
+
+    def test_default_is_evented(self):
+        """In-place changes of the default fire, take part in batches and roll back."""
+        v = Visit("ann")
+        got: list[vein.Change] = []
+        v.on_change(got.append)
+        v.pages.append("/")
+        v.seen["/"] = 1
+        assert _log(got) == [("pages", [], ["/"]), ("seen", {}, {"/": 1})]
+        with pytest.raises(RuntimeError), v.batch():
+            v.pages.append("/cart")
+            raise RuntimeError
+        assert v.pages == ["/"]
+        with pytest.raises(vein.ValidationError):
+            v.pages.append(3)  # type: ignore[arg-type]

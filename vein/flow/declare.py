@@ -700,9 +700,10 @@ def _make_init(final: type, mid: Any, schema: Schema) -> Any:
         if specs_with_default:
             ns["_defaults"] = specs_with_default
             ns["_osa"] = object.__setattr__
+            ns["_wrap"] = wrap  # a list/dict/set default is evented, as in a declared class
             lines[-1:] = [
                 "    for spec in _defaults:",
-                "        _osa(self, spec.name, spec.default_value(self))",
+                "        _osa(self, spec.name, _wrap(self, spec, spec.default_value(self)))",
                 "    _base_init(self, *args, **kwargs)",
             ]
     else:
