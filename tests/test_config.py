@@ -723,10 +723,6 @@ class TestValueAndNamespace:
         assert cfg.to_dict() == {"new": "5"}
         assert triples(changes) == [("new.deep", "1", vein.MISSING), ("new", vein.MISSING, "5")]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="needs vein/sources/env.py to report the clash (EnvSource._schemaless drops it)",
-    )
     def test_env_value_and_namespace_at_once_is_an_error_naming_both(
         self, env: pytest.MonkeyPatch
     ) -> None:
@@ -1063,7 +1059,6 @@ class TestEnvTyping:
         )
         assert env_value("x", vein.Config()) == "x"  # an empty namespace holds nothing to lose
 
-    @pytest.mark.xfail(strict=True, reason="needs vein/flow/layers.py to call env_value()")
     def test_env_into_lists_and_sections(self, env: pytest.MonkeyPatch) -> None:
         cfg = vein.Config({"ports": [1, 2], "db": {"host": "h"}})
         env.setenv("CFGT_PORTS", "3,4")

@@ -524,7 +524,6 @@ class TestErrors:
             infer_schema({"a": 1}, name)
         assert class_name_problem("Settings") is None
 
-    @pytest.mark.xfail(strict=True, reason="needs vein/cli.py to print class_name_problem()")
     def test_convert_says_why_a_name_is_refused(self, tmp_path: Path) -> None:
         (tmp_path / "a.json").write_text('{"a": 1}', encoding="utf-8")
         proc = run_vein("convert", str(tmp_path / "a.json"), "--name", "Any")

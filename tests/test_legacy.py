@@ -130,7 +130,6 @@ class TestDynamicNames:
             session.update = 2
         assert session.update({"user_id": "u"})[0].new == "u" and len(changes) == 1
 
-    @pytest.mark.xfail(strict=True, reason="needs vein/flow/layers.py (_flatten) to check __vein_taken__")
     def test_sources_and_mappings_may_not_set_them_either(self) -> None:
         session = Session()
         with pytest.raises(vein.ValidationError, match=r"update: is a method of Session.*\n.*keys: is a method"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .api import explain, load, structure, to_dict
+from .api import explain, load, structure, to_dict, validates
 from .errors import ErrorEntry, ReadOnlyError, SourceError, ValidationError, VeinError, VeinWarning
 from .flow import MISSING, Change, Flow, Provenance, Subscription, field, flow
 from .flow.computed import computed
@@ -62,6 +62,7 @@ __all__ = [
     "policy",
     "structure",
     "to_dict",
+    "validates",
 ]
 
 

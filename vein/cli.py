@@ -1057,10 +1057,11 @@ def _setup_schema(sub: Any) -> None:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from .infer import format_of, infer_schema, read_document, valid_class_name
+    from .infer import class_name_problem, format_of, infer_schema, read_document
 
-    if not valid_class_name(args.name):
-        raise UsageError(f"--name {args.name!r}: the class name must be a Python name")
+    problem = class_name_problem(args.name)
+    if problem is not None:
+        raise UsageError(f"--name: {problem}")
     try:
         kind = args.format or format_of(args.file)
     except ValueError as exc:

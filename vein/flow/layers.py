@@ -152,6 +152,16 @@ def _flatten(
             if schema.open:
                 _open_entry(schema, key, raw, doc, here, prefix, out, errors, depth)
             elif schema.dynamic and not key.startswith("_"):
+                if key in getattr(schema.cls, "__vein_taken__", ()):
+                    errors.append(
+                        ErrorEntry(
+                            prefix + key,
+                            f"is a method of {schema.cls.__qualname__}, which an attribute "
+                            "of that name would hide; rename the key",
+                            doc.locate(here),
+                        )
+                    )
+                    continue
                 if runtime and _too_deep(raw, MAX_DEPTH - depth):
                     errors.append(ErrorEntry(prefix + key, _TOO_DEEP, doc.locate(here)))
                     continue
@@ -250,19 +260,16 @@ def _open_entry(
             return
         value = raw
     elif doc.current is not None and isinstance(raw, str) and type(raw) is str:
-        # Env text takes the type of the value it replaces (schema-less rule).
-        current = doc.current(path)
-        value = raw
-        if current is not MISSING and current is not None and not isinstance(current, str):
-            from ..structuring import structure_value
+        # Env text takes the type of the value it replaces (schema-less rule: list items
+        # typed too, a section refused -- see vein.flow.config.env_value).
+        from .config import env_value
 
-            try:
-                value = structure_value(raw, type(current))
-            except ConversionError as exc:
-                secret = doc.secret is not None and doc.secret(path)
-                why = f" (the type of the current value, {type(current).__name__})"
-                errors.append(ErrorEntry(path, exc.render(secret) + why, doc.locate(here)))
-                return
+        try:
+            value = env_value(raw, doc.current(path), doc.layer)
+        except ConversionError as exc:
+            secret = doc.secret is not None and doc.secret(path)
+            errors.append(ErrorEntry(path, exc.render(secret), doc.locate(here)))
+            return
     else:
         try:
             value = _plain_value(raw)
@@ -631,7 +638,7 @@ def update(obj: Any, sources: Iterable[Any]) -> list[Change]:
     if schema.open:
         # Env text takes the type of the value it replaces -- including a value that an
         # earlier source of this same update brings.
-        lookup = obj.__vein_lookup__
+        lookup = obj.__vein_current__  # a value, a namespace, or MISSING
         earlier: dict[str, Any] = {}
 
         def current(path: str) -> Any:

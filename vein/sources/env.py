@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from ..errors import VeinWarning
+from ..errors import ErrorEntry, SourceError, VeinWarning
 from ..flow.provenance import Provenance
 from ..flow.schema import SchemaError, did_you_mean, schema_of
 from ..structuring import Plain
@@ -322,6 +322,8 @@ class EnvSource:
         pfx_len = len(self.prefix)
         data: dict[str, Any] = {}
         where: dict[tuple[str, ...], str] = {}
+        sections: dict[tuple[str, ...], str] = {}  # a path made a section -> by which variable
+        clashes: list[ErrorEntry] = []
         for var, value in sorted(found.items()):
             rest = var[pfx_len:]
             if not rest or (value == "" and self.empty == "unset"):
@@ -329,11 +331,33 @@ class EnvSource:
             path = tuple(p for p in rest.lower().split("__"))
             if any(not p for p in path):
                 continue
-            existing = _get_nested(data, path[:-1]) if len(path) > 1 else data
-            if existing is not None and not isinstance(existing, dict):
+            # APP_NEW=012 with APP_NEW__DEEP=1: 'new' cannot be a value and a section at
+            # once, and which one was meant is not vein's to guess (nor is APP_X vs APP_x).
+            other = where.get(path) or sections.get(path)
+            if other is None:
+                other = next(
+                    (where[path[:i]] for i in range(1, len(path)) if path[:i] in where), None
+                )
+            if other is not None:
+                clashes.append(
+                    ErrorEntry(
+                        ".".join(path),
+                        f"set by both {other} and {var}; unset one of them",
+                        Provenance("env", var, layer=self.key),
+                    )
+                )
                 continue
             _set(data, path, value)
             where[path] = var
+            for i in range(1, len(path)):
+                sections.setdefault(path[:i], var)
+        if clashes:
+            raise SourceError(
+                "environment variables that set the same key (one as a value, one as a "
+                "section, or in two spellings)",
+                source=f"env {self.prefix}",
+                errors=clashes,
+            )
         layer = self.key
 
         def locate(path: tuple[str, ...]) -> Provenance:
