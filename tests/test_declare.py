@@ -3,11 +3,10 @@ class still is -- a real attrs class that attrs, cattrs, pickle and copy work wi
 
 from __future__ import annotations
 
-import ipaddress
-
 import copy
 import importlib.util
 import inspect
+import ipaddress
 import pickle
 import sys
 import textwrap

@@ -526,7 +526,6 @@ class TestUntypedAndCustomFields:
 
 
 def test_to_dict_of_a_value_that_contains_itself_is_a_vein_error() -> None:
-    from typing import Any
 
     @vein.flow
     class S:
