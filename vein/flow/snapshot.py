@@ -250,58 +250,127 @@ _UNSET: Any = object()
 _shapes: dict[type, _Shape] = {}
 
 
+class _Made:
+    """What one object's cached snapshot was made from (``node.snap``)."""
+
+    __slots__ = ("extra", "revs", "snap", "tree", "values", "version")
+
+    def __init__(
+        self,
+        version: int,
+        tree: Any,
+        snap: Snapshot,
+        values: tuple[Any, ...],
+        revs: list[int | None],
+        extra: dict[str, tuple[Any, Any, int | None]],
+    ) -> None:
+        self.version = version
+        self.tree = tree
+        self.snap = snap
+        self.values = values
+        self.revs = revs  # of the evented containers, in the order of ``_Shape.collections``
+        self.extra = extra  # undeclared key -> (value, its snapshot if a flow object, revision)
+
+
 def _take(obj: Any) -> Snapshot:
     """The snapshot of *obj* now (the caller holds the tree's lock).
 
     Cached per object and tree version.  When the version moved on, the object's values
     are compared by identity (evented containers also by revision, children by their own
-    snapshot) with the ones the cached snapshot was made from: an object whose values did
-    not change keeps its snapshot, so a write copies only the objects on its path.
+    snapshot) with the ones the cached snapshot was made from: an object none of whose
+    values changed keeps its snapshot, and a new one reuses the frozen copies of the values
+    that did not change -- a write copies only what it changed and the objects above it.
     """
     node = obj._vein
     tree = node.tree or node.find_tree()
     version = tree.version
-    cached = node.__dict__.get("snap")
-    if cached is not None and cached[0] == version and cached[3] is tree:
-        snap: Snapshot = cached[1]
-        return snap
+    made: _Made | None = node.__dict__.get("snap")
+    if made is not None and made.version == version and made.tree is tree:
+        return made.snap
     cls = type(obj)
     shape = _shapes.get(cls)
     if shape is None:
         shape = _shapes[cls] = _Shape(cls)
     values = shape.values(obj)
-    sources = list(values)
-    children: dict[int | str, Snapshot] = {}
+    revs = [revision(values[i]) for i in shape.collections]
+    children: dict[int, Snapshot] = {}
     for i in shape.nested:
         child = values[i]
         if child is not None and child is not _UNSET:
-            sources.append(children.setdefault(i, _take(child)))
-    sources.extend([revision(values[i]) for i in shape.collections])
-    extra = shape.extra(obj)
-    for key, value in extra:
-        sources.append(key)
+            children[i] = _take(child)
+    extra: dict[str, tuple[Any, Any, int | None]] = {}
+    for key, value in shape.extra(obj):
         if hasattr(value, "_vein") and not isinstance(value, type):
-            sources.append(children.setdefault(key, _take(value)))  # an adopted flow object
+            extra[key] = (value, _take(value), None)  # an adopted flow object
         else:
-            sources.append(value)
-            sources.append(revision(value))
-    old = cached[2] if cached is not None else None
-    if old is not None and len(old) == len(sources) and all(map(operator.is_, old, sources)):
-        snap = cached[1]  # nothing of this object changed: the same snapshot
-    else:
-        data: dict[str, Any] = {}
-        for i, (name, value) in enumerate(zip(shape.names, values, strict=True)):
-            if value is not _UNSET:
-                data[name] = children[i] if i in children else _freeze(value)
-        for key, value in extra:
-            data[key] = children[key] if key in children else _freeze(value)
-        if shape.config:
-            hidden = frozenset(k for k in data if obj.__vein_is_secret__(k))
-        else:
-            hidden = shape.hidden
-        snap = _rebuild(cls, data, hidden)
-    node.snap = (version, snap, sources, tree)
+            extra[key] = (value, None, revision(value))
+    old = made.snap.__dict__ if made is not None else None
+    if (
+        made is not None
+        and old is not None
+        and all(map(operator.is_, made.values, values))
+        and made.revs == revs
+        and all(old.get(shape.names[i]) is snap for i, snap in children.items())
+        and _same_extra(made.extra, extra)
+    ):
+        made.version, made.tree = version, tree  # nothing of it changed: the same snapshot
+        return made.snap
+    snap = _rebuild(cls, _data(shape, values, revs, children, extra, made), _hidden(obj, shape))
+    node.snap = _Made(version, tree, snap, values, revs, extra)
     return snap
+
+
+def _same_extra(a: dict[str, tuple[Any, Any, Any]], b: dict[str, tuple[Any, Any, Any]]) -> bool:
+    if a.keys() != b.keys():
+        return False
+    for key, (value, snap, rev) in b.items():
+        was = a[key]
+        if was[0] is not value or was[1] is not snap or was[2] != rev:
+            return False
+    return True
+
+
+def _data(
+    shape: _Shape,
+    values: tuple[Any, ...],
+    revs: list[int | None],
+    children: dict[int, Snapshot],
+    extra: dict[str, tuple[Any, Any, int | None]],
+    made: _Made | None,
+) -> dict[str, Any]:
+    """A snapshot's values: frozen copies, reused from the last snapshot where unchanged."""
+    old: dict[str, Any] = made.snap.__dict__ if made is not None else {}
+    unchanged: set[int] = set()
+    if made is not None:
+        unchanged = {i for i, (a, b) in enumerate(zip(made.values, values, strict=True)) if a is b}
+        for j, i in enumerate(shape.collections):
+            if made.revs[j] != revs[j]:
+                unchanged.discard(i)  # the same container, changed in place
+    data: dict[str, Any] = {}
+    for i, (name, value) in enumerate(zip(shape.names, values, strict=True)):
+        if value is _UNSET:
+            continue
+        if i in children:
+            data[name] = children[i]
+        elif i in unchanged and name in old:
+            data[name] = old[name]
+        else:
+            data[name] = _freeze(value)
+    was = made.extra if made is not None else {}
+    for key, (value, snap, rev) in extra.items():
+        if snap is not None:
+            data[key] = snap
+        elif key in was and was[key][0] is value and was[key][2] == rev and key in old:
+            data[key] = old[key]
+        else:
+            data[key] = _freeze(value)
+    return data
+
+
+def _hidden(obj: Any, shape: _Shape) -> frozenset[str]:
+    if shape.config:
+        return frozenset(k for k in obj._data if obj.__vein_is_secret__(k))
+    return shape.hidden
 
 
 #: How long a reader waits for the lock at a time before it looks again for a batch that
@@ -317,10 +386,9 @@ def take_snapshot(obj: Any) -> Snapshot:
     """
     node = obj._vein
     tree = node.tree or node.find_tree()
-    cached = node.__dict__.get("snap")
-    if cached is not None and cached[0] == tree.version and cached[3] is tree:
-        snap: Snapshot = cached[1]
-        return snap
+    made: _Made | None = node.__dict__.get("snap")
+    if made is not None and made.version == tree.version and made.tree is tree:
+        return made.snap
     lock = tree.lock
     _used(tree)
     timeout = 0.0
