@@ -465,3 +465,14 @@ class TestStructuralSharing:
         assert s.snapshot().hosts == ("a", "b", "c") and first.hosts == ("a", "b")
         s.limits["y"] = 2
         assert s.snapshot().limits == {"x": 1, "y": 2}
+
+    def test_unchanged_containers_shared(self):
+        """A write to one field: the new snapshot shares the frozen lists and dicts."""
+        s = _filled()
+        first = s.snapshot()
+        s.name = "other"
+        second = s.snapshot()
+        assert second.hosts is first.hosts and second.limits is first.limits
+        s.hosts.append("c")
+        third = s.snapshot()
+        assert third.hosts is not second.hosts and third.limits is second.limits
