@@ -1082,6 +1082,12 @@ def cmd_convert(args: argparse.Namespace) -> int:
     except (TypeError, ValueError) as exc:
         raise SourceError(str(exc), source=args.file) from None
     sys.stdout.write(source)
+    if kind == "yaml":
+        from .infer import yaml11_differences
+
+        # Code that read this file with yaml.safe_load (YAML 1.1) saw other values here.
+        for line in yaml11_differences(args.file, document=args.document):
+            sys.stderr.write(f"warning: {line}\n")
     return EXIT_OK
 
 

@@ -131,6 +131,48 @@ def read_document(
     return dict(data)
 
 
+def yaml11_differences(
+    path: str | os.PathLike[str], *, document: int | None = None, limit: int = 20
+) -> list[str]:
+    """Where a YAML 1.1 reader (``yaml.safe_load``) reads *path* differently from vein.
+
+    vein reads YAML 1.2 (``off`` and ``yes`` are text, ``0644`` is 644, ``22:30`` and dates
+    are text); code written against ``yaml.safe_load`` saw ``False``, ``420``, ``1350`` or
+    a ``date``.  One line per such plain scalar (at most *limit*), for ``vein convert`` to
+    warn about: the generated types follow vein, the old code may not.
+    """
+    import yaml
+
+    from .sources import from_yaml
+    from .structuring import Plain, resolve_plain
+
+    found: list[str] = []
+
+    def walk(value: Any, where: str) -> None:
+        if len(found) >= limit:
+            return
+        if type(value) is Plain:
+            new = resolve_plain(value)
+            try:
+                old = yaml.safe_load(str(value))
+            except yaml.YAMLError:
+                return
+            if type(old) is not type(new) or old != new:
+                found.append(
+                    f"{where or '(top)'}: {str(value)!r} is {new!r} to vein (YAML 1.2); "
+                    f"yaml.safe_load read {old!r}"
+                )
+        elif isinstance(value, Mapping):
+            for k, v in value.items():
+                walk(v, f"{where}.{k}" if where else str(k))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, f"{where}[{i}]")
+
+    walk(from_yaml(path, document=document).read(None).data, "")
+    return found
+
+
 # --- what the document holds: shapes -----------------------------------------------------
 
 
