@@ -842,7 +842,6 @@ class TestSecrets:
         assert cfg.to_dict()["users"][0]["password"] == "hunter2"  # only masked when asked
         assert cfg.users[1]["credentials"]["passwd"] == "pw-b"
 
-    @pytest.mark.xfail(strict=True, reason="needs vein/flow/snapshot.py to mask inside values")
     def test_snapshot_repr_masks_secret_keys_inside_values(self) -> None:
         cfg = vein.Config()
         cfg.users = [{"name": "a", "password": "hunter2"}]

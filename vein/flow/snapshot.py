@@ -139,8 +139,16 @@ class Snapshot:
 
     def __repr__(self) -> str:
         hidden = self._hidden
+        show = repr
+        if schema_of(self.__class__.__vein_type__).open:
+            # Schema-less values may hold secret-looking keys at any depth.
+            from .config import redacted
+
+            def show(v: Any) -> str:
+                return repr(v) if isinstance(v, Snapshot) else repr(redacted(_thaw(v)))
+
         inner = ", ".join(
-            f"{k}={_MASK if k in hidden else repr(v)}" for k, v in self.__dict__.items()
+            f"{k}={_MASK if k in hidden else show(v)}" for k, v in self.__dict__.items()
         )
         return f"<snapshot {self.__class__.__vein_type__.__name__}({inner})>"
 
