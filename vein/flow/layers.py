@@ -866,10 +866,8 @@ def put_dynamic(obj: Any, name: str, value: Any) -> Any:
 
 
 def forget_tree(obj: Any) -> None:
-    """Forget the cached tree of *obj* and everything below it (it was moved elsewhere).
-
-    Like ``Node.reset_tree``, and also through the flow objects held by dynamic attributes.
-    """
+    """Forget the cached tree of *obj* and everything below it (it was moved elsewhere):
+    the nested fields' objects and the flow objects its dynamic attributes hold."""
     stack = [obj]
     while stack:
         current = stack.pop()

@@ -87,20 +87,6 @@ class Node:
             node = node.parent
         return "".join(n + "." for n in reversed(names))
 
-    def reset_tree(self) -> None:
-        """Forget the cached tree here and below (after this node was attached elsewhere)."""
-        self.tree = None
-        from .schema import schema_of  # local: schema imports this module
-
-        obj = self.obj
-        if obj is None:
-            return
-        schema = schema_of(type(obj))
-        for name in schema.nested:
-            child = getattr(obj, name, None)
-            if child is not None:
-                child._vein.reset_tree()
-
 
 _new = object.__new__
 
