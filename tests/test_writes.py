@@ -537,3 +537,46 @@ def test_to_dict_of_a_value_that_contains_itself_is_a_vein_error() -> None:
     s.data = loop
     with pytest.raises(vein.VeinError, match="data: the value nests too deeply or contains itself"):
         vein.to_dict(s)
+
+
+class TestInlinedValidators:
+    """attrs' bounds, lengths and instance_of are compiled into the setter: they must accept
+    and refuse exactly what the validator objects do, with the validators' own messages."""
+
+    CASES = [
+        ([attrs.validators.ge(0), attrs.validators.le(10)], int, [0, 10, 5], [-1, 11]),
+        (
+            attrs.validators.and_(attrs.validators.gt(0), attrs.validators.lt(3)),
+            int,
+            [1, 2],
+            [0, 3],
+        ),
+        (attrs.validators.max_len(2), str, ["", "ab"], ["abc"]),
+        (attrs.validators.min_len(1), str, ["a"], [""]),
+        (attrs.validators.instance_of(int), Any, [1, True], ["1", 1.0]),
+        ([attrs.validators.instance_of(str), attrs.validators.max_len(1)], Any, ["a"], [1, "ab"]),
+    ]
+
+    @pytest.mark.parametrize(("validator", "tp", "good", "bad"), CASES)
+    def test_same_verdicts_and_messages(self, validator, tp, good, bad) -> None:
+        @vein.flow
+        class V:
+            x: Any = vein.field(default=None, validator=validator)
+
+        @attrs.define
+        class A:
+            x: Any = attrs.field(default=None, validator=validator)
+
+        v, a = V(x=good[0]), A(x=good[0])
+        for value in good:
+            v.x = value
+            assert v.x == value
+        for value in bad:
+            with pytest.raises(vein.ValidationError) as info:
+                v.x = value
+            assert v.x == good[-1]
+            with pytest.raises((ValueError, TypeError)) as plain:
+                a.x = value
+            assert (
+                info.value.errors[0].message == f"rejected by its validator: {plain.value.args[0]}"
+            )

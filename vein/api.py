@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar, Union
 
 import attrs
 
-from .errors import ErrorEntry, ValidationError, VeinError
+from .errors import ErrorEntry, ValidationError, VeinError, reason_of
 from .flow import layers
 from .flow.config import Config
 from .flow.dump import to_dict as _to_dict
@@ -254,10 +254,7 @@ def validates(*names: str) -> Callable[[Hook], Callable[[Any], None]]:
                             "value hidden: secret)"
                         )
                     else:
-                        # attrs' validators raise with (message, attribute, ...) as args.
-                        args = exc.args
-                        detail = args[0] if len(args) > 1 and isinstance(args[0], str) else exc
-                        message = f"rejected by its validator: {detail or type(exc).__name__}"
+                        message = f"rejected by its validator: {reason_of(exc)}"
                     errors.append(ErrorEntry(prefix + name, message))
             if errors:
                 raise ValidationError(errors)

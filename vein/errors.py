@@ -25,6 +25,18 @@ __all__ = [
 ]
 
 
+def reason_of(exc: BaseException) -> str:
+    """The text of a validator's (or converter's) exception, for a message.
+
+    attrs raises ``TypeError(message, attribute, type, value)``: its ``str()`` is a tuple
+    with the whole Attribute; the first argument is what the person needs.
+    """
+    args = exc.args
+    if len(args) > 1 and isinstance(args[0], str):
+        return args[0]
+    return str(exc) or type(exc).__name__
+
+
 class VeinError(Exception):
     """Base class of every error vein raises."""
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from ..errors import ErrorEntry, ValidationError
+from ..errors import ErrorEntry, ValidationError, reason_of
 from ..structuring import ConversionError, is_null, structure_hook
 from .collections import copy_of, detach, reattach, wrap
 from .events import MISSING, Change, emit
@@ -547,7 +547,7 @@ def _validate(targets: _Targets, planned: Flat, errors: list[ErrorEntry]) -> Fla
             if spec.secret:
                 msg = f"rejected by its {step} ({type(exc).__name__}; value hidden: secret field)"
             else:
-                msg = f"rejected by its {step}: {exc or type(exc).__name__}"
+                msg = f"rejected by its {step}: {reason_of(exc)}"
             errors.append(ErrorEntry(path, msg, prov))
             continue
         final[path] = (value, prov)
@@ -1069,7 +1069,7 @@ def _run_validators(
                     f"rejected by its validator ({type(exc).__name__}; value hidden: secret field)"
                 )
             else:
-                msg = f"rejected by its validator: {exc}"
+                msg = f"rejected by its validator: {reason_of(exc)}"
             errors.append(ErrorEntry(prefix + spec.name, msg, provs.get(spec.name)))
 
 

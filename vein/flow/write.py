@@ -12,7 +12,7 @@ import linecache
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ErrorEntry, ReadOnlyError, ValidationError
+from ..errors import ErrorEntry, ReadOnlyError, ValidationError, reason_of
 from ..structuring import ConversionError, describe_type
 from .collections import copy_of, detach, wrap
 from .events import MISSING, Change, _seq_of, callback_failed, emit
@@ -41,7 +41,7 @@ def validator_error(obj: Any, spec: FieldSpec, exc: BaseException) -> Validation
     if spec.secret:
         message = f"rejected by its validator ({type(exc).__name__}; value hidden: secret field)"
     else:
-        message = f"rejected by its validator: {exc}"
+        message = f"rejected by its validator: {reason_of(exc)}"
     return ValidationError([ErrorEntry(path, message, RUNTIME)])
 
 
@@ -64,6 +64,42 @@ def _compile(src: str, name: str, ns: dict[str, Any]) -> Callable[..., Any]:
     exec(compile(src, filename, "exec"), ns)
     fn: Callable[..., Any] = ns[name]
     return fn
+
+
+_COMPARE_OPS = frozenset(("<", "<=", ">=", ">"))
+
+
+def _inline_test(validator: Any, ns: dict[str, Any]) -> str | None:
+    """An expression true exactly when *validator* accepts ``value``, or ``None``.
+
+    For attrs' own ``lt/le/ge/gt``, ``min_len/max_len`` and ``instance_of`` (alone or in an
+    ``and_``/list): a comparison inline costs a fraction of the calls through the validator
+    objects, on every assignment.  Anything else is called as it is.
+    """
+    parts = getattr(validator, "_validators", None)
+    if type(validator).__name__ != "_AndValidator" or not isinstance(parts, tuple):
+        parts = (validator,)
+    tests = []
+    for i, v in enumerate(parts):
+        kind = type(v)
+        if kind.__module__ != "attr.validators":
+            return None
+        name = f"_vb{i}"
+        if kind.__name__ == "_NumberValidator" and v.compare_op in _COMPARE_OPS:
+            ns[name] = v.bound
+            tests.append(f"value {v.compare_op} {name}")
+        elif kind.__name__ == "_MaxLengthValidator":
+            ns[name] = v.max_length
+            tests.append(f"len(value) <= {name}")
+        elif kind.__name__ == "_MinLengthValidator":
+            ns[name] = v.min_length
+            tests.append(f"len(value) >= {name}")
+        elif kind.__name__ == "_InstanceOfValidator":
+            ns[name] = v.type
+            tests.append(f"isinstance(value, {name})")
+        else:
+            return None
+    return " and ".join(tests) if tests else None
 
 
 def make_setter(
@@ -126,7 +162,14 @@ def make_setter(
         body.append("if not isinstance(value, _nested_ok):")
         body.append("    raise _Conversion(_not_nested.expected, value)")
     if a.validator is not None:
-        body.append("_validator(self, _attr, value)")
+        test = _inline_test(a.validator, ns)
+        if test is None:
+            body.append("_validator(self, _attr, value)")
+        else:
+            # attrs' bounds, lengths and types as one expression: the validator objects
+            # are called only when it fails, to raise their own error.
+            body.append(f"if not ({test}):")
+            body.append("    _validator(self, _attr, value)")
     if spec.collection is not None:
         ns["_wrap"] = wrap
         body.append("value = _wrap(self, _spec, value)")
