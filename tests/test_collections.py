@@ -632,3 +632,159 @@ class TestDynamicStateContainers:
         assert v.pages == ["/"]
         with pytest.raises(vein.ValidationError):
             v.pages.append(3)  # type: ignore[arg-type]
+
+
+# --- the field's own validator= runs on in-place changes too (SPEC §3) ----------------------
+
+from attrs import validators as _v  # noqa: E402
+
+
+def _no_dashes(_inst: Any, _attribute: Any, value: set[str]) -> None:
+    if any("-" in item for item in value):
+        raise ValueError("no dashes in tags")
+
+
+def _secret_pin_rule(_inst: Any, _attribute: Any, value: list[str]) -> None:
+    if len(value) > 1:
+        raise ValueError(f"only one pin allowed, got {value!r}")
+
+
+def _strip_all(value: list[str]) -> list[str]:
+    return [v.strip() for v in value]
+
+
+@vein.flow
+class Limited:
+    xs: list[int] = vein.field(factory=list, validator=_v.max_len(2))
+    quotas: dict[str, int] = vein.field(
+        factory=dict,
+        validator=_v.deep_mapping(key_validator=_v.instance_of(str), value_validator=_v.ge(0)),
+    )
+    tags: set[str] = vein.field(factory=set, validator=_no_dashes)
+    pins: list[str] = vein.field(factory=list, secret=True, validator=_secret_pin_rule)
+    names: list[str] = vein.field(factory=list, converter=_strip_all)
+
+
+LIMITED_CASES: list[tuple[str, Callable[[Limited], Any]]] = [
+    ("xs", lambda o: o.xs.append(3)),
+    ("xs", lambda o: o.xs.extend([3])),
+    ("xs", lambda o: o.xs.insert(0, 3)),
+    ("xs", lambda o: o.xs.__iadd__([3, 4])),
+    ("xs", lambda o: o.xs.__imul__(2)),
+    ("xs", lambda o: o.xs.__setitem__(slice(0, 1), [7, 8])),
+    ("quotas", lambda o: o.quotas.__setitem__("a", -5)),
+    ("quotas", lambda o: o.quotas.update(b=-1)),
+    ("quotas", lambda o: o.quotas.__ior__({"c": -2})),
+    ("quotas", lambda o: o.quotas.setdefault("d", -3)),
+    ("tags", lambda o: o.tags.add("a-b")),
+    ("tags", lambda o: o.tags.update(["ok", "x-y"])),
+    ("tags", lambda o: o.tags.__ior__({"p-q"})),
+    ("tags", lambda o: o.tags.symmetric_difference_update({"m-n"})),
+]
+
+
+class TestFieldValidatorOnInPlaceChanges:
+    """An in-place change runs the field's validator on the contents it would leave."""
+
+    def _limited(self) -> tuple[Limited, list[vein.Change]]:
+        o = Limited(xs=[1, 2], quotas={"a": 1}, tags={"t"})
+        got: list[vein.Change] = []
+        o.on_change(got.append)
+        return o, got
+
+    @pytest.mark.parametrize(("field", "mutate"), LIMITED_CASES)
+    def test_rejected_changes_nothing_fires_nothing(
+        self, field: str, mutate: Callable[[Limited], Any]
+    ):
+        o, got = self._limited()
+        before = copy.copy(getattr(o, field))
+        container = getattr(o, field)
+        with pytest.raises(vein.ValidationError) as info:
+            mutate(o)
+        assert [e.path for e in info.value.errors] == [field]
+        assert "rejected by its validator" in info.value.errors[0].message
+        assert getattr(o, field) == before and getattr(o, field) is container
+        assert got == []
+        assert o.snapshot().to_dict()[field] == vein.to_dict(o)[field]
+
+    @pytest.mark.parametrize(("field", "mutate"), LIMITED_CASES)
+    def test_rejected_without_any_listener(self, field: str, mutate: Callable[[Limited], Any]):
+        """The O(1) path for unlistened fields does not skip the validator."""
+        o = Limited(xs=[1, 2], quotas={"a": 1}, tags={"t"})
+        before = copy.copy(getattr(o, field))
+        with pytest.raises(vein.ValidationError):
+            mutate(o)
+        assert getattr(o, field) == before
+
+    def test_rejected_inside_a_batch_keeps_the_batch(self):
+        """Validators run per write inside a batch; the batch's other writes stand."""
+        o, got = self._limited()
+        with o.batch():
+            o.quotas["b"] = 2
+            with pytest.raises(vein.ValidationError):
+                o.quotas["c"] = -1
+            o.xs.pop()
+        assert (o.quotas, o.xs) == ({"a": 1, "b": 2}, [1])
+        assert _log(got) == [("quotas", {"a": 1}, {"a": 1, "b": 2}), ("xs", [1, 2], [1])]
+
+    def test_accepted_changes_are_evented(self):
+        o, got = self._limited()
+        o.xs.pop()
+        o.xs.append(9)
+        o.quotas["z"] = 0
+        o.tags.add("fine")
+        assert (o.xs, o.quotas, o.tags) == ([1, 9], {"a": 1, "z": 0}, {"t", "fine"})
+        assert [c.path for c in got] == ["xs", "xs", "quotas", "tags"]
+
+    def test_validator_sees_the_contents_after_the_change(self):
+        seen: list[Any] = []
+
+        @vein.flow
+        class Watched:
+            xs: list[int] = vein.field(factory=list, validator=lambda _i, _a, v: seen.append(v))
+
+        w = Watched(xs=[3, 1])
+        seen.clear()
+        w.xs.sort()
+        w.xs.sort()  # already sorted: no change, nothing to judge
+        w.xs.append(5)
+        assert seen == [[1, 3], [1, 3, 5]]
+
+    def test_secret_field_message_hidden(self):
+        o = Limited(pins=["pin-4411"])
+        with pytest.raises(vein.ValidationError) as info:
+            o.pins.append("pin-9922")
+        text = str(info.value) + repr(info.value.errors)
+        assert "pin-4411" not in text and "pin-9922" not in text
+        assert info.value.errors[0].path == "pins" and "secret" in text
+        assert o.pins == ["pin-4411"]
+
+    def test_nested_path_named(self):
+        @vein.flow
+        class Outer:
+            inner: Limited = vein.field(factory=Limited)
+
+        out = Outer()
+        with pytest.raises(vein.ValidationError) as info:
+            out.inner.quotas["q"] = -1
+        assert info.value.errors[0].path == "inner.quotas"
+
+    def test_converter_runs_on_assignment_only(self):
+        """A converter turns an assigned value into another; in-place changes are not converted."""
+        o = Limited()
+        o.names = [" a "]
+        assert o.names == ["a"]
+        o.names.append(" b ")
+        assert o.names == ["a", " b "]
+
+
+class TestRepr:
+    """Evented containers print like the plain ones, in a flow object's repr too."""
+
+    def test_set_prints_plain(self):
+        s = Session(permissions=["a"], limits={"k": 1}, groups={"g"})
+        assert repr(s.groups) == "{'g'}" and str(s.groups) == "{'g'}"
+        assert repr(Session().groups) == "set()"
+        text = repr(s)
+        assert "groups={'g'}" in text and "permissions=['a']" in text and "limits={'k': 1}" in text
+        assert "Evented" not in text

@@ -45,9 +45,16 @@ def collection_kind(tp: Any) -> str | None:
     return None
 
 
-#: ``_owner``: the flow object, the field's spec, the element check, the key check (dicts)
-#: and whether the field is read-only.
-Owner = tuple[Any, "FieldSpec", "Callable[[Any], Any] | None", "Callable[[Any], Any] | None", bool]
+#: ``_owner``: the flow object, the field's spec, the element check, the key check (dicts),
+#: whether the field is read-only, and the field's own ``validator=`` (or ``None``).
+Owner = tuple[
+    Any,
+    "FieldSpec",
+    "Callable[[Any], Any] | None",
+    "Callable[[Any], Any] | None",
+    bool,
+    "Callable[[Any, Any, Any], Any] | None",
+]
 
 
 def _heard(node: Node) -> bool:
@@ -60,7 +67,7 @@ def _heard(node: Node) -> bool:
     return False
 
 
-def _nothing() -> None:
+def _nothing(_target: Any) -> None:
     return None
 
 
@@ -115,17 +122,18 @@ class _Owned:
             exc.subpath = f"[{key!r}]" + exc.subpath
             raise type_error(owner[0], owner[1], exc) from None
 
-    def _commit(self, mutate: Callable[[], Any], changes: bool | None) -> Any:
-        """Run *mutate* as one committed change of the field.
+    def _commit(self, mutate: Callable[[Any], Any], changes: bool | None) -> Any:
+        """Run ``mutate(container)`` as one committed change of the field.
 
         *changes* is what the caller knows cheaply: ``True`` (it changes the contents or
         raises), ``False`` (it changes nothing) or ``None`` (only a comparison can tell).
         The contents are copied only when somebody needs the old value: a subscriber (here
-        or above), an open batch or a policy (to roll back), or an unknown outcome.
+        or above), an open batch or a policy (to roll back), an unknown outcome, or the
+        field's validator (which judges the whole container as it would be).
         """
         owner = self._owner
         if owner is None:
-            return mutate()
+            return mutate(self)
         obj, spec = owner[0], owner[1]
         node = obj._vein
         tree = node.tree or node.find_tree()
@@ -136,22 +144,40 @@ class _Owned:
 
                 raise readonly_error(obj, spec)
             if changes is False:
-                return mutate()
-            if changes and tree.batch is None and tree.policies_on is None and not _heard(node):
-                # Nobody needs the old value: no copy, O(1) for append / item / add.
-                result = mutate()
-                self._rev += 1  # type: ignore[misc]
-                tree.version += 1
-                provs = node.prov
-                if provs is None:
-                    provs = node.prov = {}
-                provs[name] = RUNTIME
-                return result
-            old = self._plain()
-            result = mutate()
-            new = self._plain()
-            if old == new:
-                return result
+                return mutate(self)
+            validator = owner[5]
+            if validator is None:
+                if changes and tree.batch is None and tree.policies_on is None and not _heard(node):
+                    # Nobody needs the old value: no copy, O(1) for append / item / add.
+                    result = mutate(self)
+                    self._rev += 1  # type: ignore[misc]
+                    tree.version += 1
+                    provs = node.prov
+                    if provs is None:
+                        provs = node.prov = {}
+                    provs[name] = RUNTIME
+                    return result
+                old = self._plain()
+                result = mutate(self)
+                new = self._plain()
+                if old == new:
+                    return result
+            else:
+                # Every write runs the field's validator (SPEC section 3), an in-place one
+                # too: the change is made on a copy, and only contents the validator
+                # accepts are stored -- so no reader ever sees contents it rejected.
+                old = self._plain()
+                new = self._plain()
+                result = mutate(new)
+                if old == new:
+                    return result
+                try:
+                    validator(obj, spec.attribute, new)
+                except Exception as exc:
+                    from .write import validator_error
+
+                    raise validator_error(obj, spec, exc) from None
+                self._restore_contents(new)
             self._rev += 1  # type: ignore[misc]
             tree.version += 1
             if tree.batch is not None:
@@ -191,11 +217,11 @@ class EventedList(list[Any], _Owned):
 
     def append(self, value: Any) -> None:
         value = self._elem(value, len(self))
-        self._commit(lambda: list.append(self, value), True)
+        self._commit(lambda c: list.append(c, value), True)
 
     def extend(self, values: Iterable[Any]) -> None:
         items = [self._elem(v, len(self) + i) for i, v in enumerate(values)]
-        self._commit(lambda: list.extend(self, items), bool(items))
+        self._commit(lambda c: list.extend(c, items), bool(items))
 
     def __iadd__(self, values: Iterable[Any]) -> EventedList:  # type: ignore[misc]
         self.extend(values)
@@ -203,17 +229,17 @@ class EventedList(list[Any], _Owned):
 
     def __imul__(self, n: SupportsIndex) -> EventedList:
         times = n.__index__()
-        self._commit(lambda: list.__imul__(self, n), bool(self) and times != 1)
+        self._commit(lambda c: list.__imul__(c, n), bool(self) and times != 1)
         return self
 
     def insert(self, index: SupportsIndex, value: Any) -> None:
         value = self._elem(value, index)
-        self._commit(lambda: list.insert(self, index, value), True)
+        self._commit(lambda c: list.insert(c, index, value), True)
 
     def __setitem__(self, index: Any, value: Any) -> None:
         if isinstance(index, slice):
             value = [self._elem(v, i) for i, v in enumerate(value)]
-            self._commit(lambda: list.__setitem__(self, index, value), None)
+            self._commit(lambda c: list.__setitem__(c, index, value), None)
             return
         value = self._elem(value, index)
         try:
@@ -222,27 +248,27 @@ class EventedList(list[Any], _Owned):
             changes: bool | None = True  # list.__setitem__ raises the same error
         else:
             changes = _differ(current, value)
-        self._commit(lambda: list.__setitem__(self, index, value), changes)
+        self._commit(lambda c: list.__setitem__(c, index, value), changes)
 
     def __delitem__(self, index: Any) -> None:
         self._commit(
-            lambda: list.__delitem__(self, index), None if isinstance(index, slice) else True
+            lambda c: list.__delitem__(c, index), None if isinstance(index, slice) else True
         )
 
     def pop(self, index: SupportsIndex = -1) -> Any:
-        return self._commit(lambda: list.pop(self, index), True)
+        return self._commit(lambda c: list.pop(c, index), True)
 
     def remove(self, value: Any) -> None:
-        self._commit(lambda: list.remove(self, value), True)
+        self._commit(lambda c: list.remove(c, value), True)
 
     def clear(self) -> None:
-        self._commit(lambda: list.clear(self), bool(self))
+        self._commit(list.clear, bool(self))
 
     def sort(self, *, key: Any = None, reverse: bool = False) -> None:
-        self._commit(lambda: list.sort(self, key=key, reverse=reverse), None)
+        self._commit(lambda c: list.sort(c, key=key, reverse=reverse), None)
 
     def reverse(self) -> None:
-        self._commit(lambda: list.reverse(self), None)
+        self._commit(list.reverse, None)
 
     def __reduce_ex__(self, protocol: SupportsIndex) -> Any:
         return (list, (list(self),))
@@ -278,20 +304,20 @@ class EventedDict(dict[Any, Any], _Owned):
         if current is not _ABSENT and not _differ(current, value):
             self._commit(_nothing, False)  # an equal value: nothing to store
             return
-        self._commit(lambda: dict.__setitem__(self, key, value), True)
+        self._commit(lambda c: dict.__setitem__(c, key, value), True)
 
     def __delitem__(self, key: Any) -> None:
-        self._commit(lambda: dict.__delitem__(self, key), True)
+        self._commit(lambda c: dict.__delitem__(c, key), True)
 
     def pop(self, key: Any, *default: Any) -> Any:
-        return self._commit(lambda: dict.pop(self, key, *default), key in self)
+        return self._commit(lambda c: dict.pop(c, key, *default), key in self)
 
     def popitem(self) -> tuple[Any, Any]:
-        result: tuple[Any, Any] = self._commit(lambda: dict.popitem(self), True)
+        result: tuple[Any, Any] = self._commit(dict.popitem, True)
         return result
 
     def clear(self) -> None:
-        self._commit(lambda: dict.clear(self), bool(self))
+        self._commit(dict.clear, bool(self))
 
     def setdefault(self, key: Any, default: Any = None) -> Any:
         if key in self:
@@ -304,7 +330,7 @@ class EventedDict(dict[Any, Any], _Owned):
         checked = {self._key(k): self._elem(v, k) for k, v in items.items()}
         verdicts = {_differ(dict.get(self, k, _ABSENT), v) for k, v in checked.items()}
         changes = True if True in verdicts else (None if None in verdicts else False)
-        self._commit(lambda: dict.update(self, checked), changes)
+        self._commit(lambda c: dict.update(c, checked), changes)
 
     def __ior__(self, other: Any) -> EventedDict:  # type: ignore[misc]
         self.update(other)
@@ -337,39 +363,43 @@ class EventedSet(set[Any], _Owned):
         set.clear(self)
         set.update(self, contents)
 
+    def __repr__(self) -> str:
+        # set's own repr names the subclass; lists and dicts print plain, so sets do too.
+        return repr(set(self))
+
     def add(self, value: Any) -> None:
         value = self._elem(value)
-        self._commit(lambda: set.add(self, value), _absent_from(self, value))
+        self._commit(lambda c: set.add(c, value), _absent_from(self, value))
 
     def discard(self, value: Any) -> None:
-        self._commit(lambda: set.discard(self, value), not _absent_from(self, value))
+        self._commit(lambda c: set.discard(c, value), not _absent_from(self, value))
 
     def remove(self, value: Any) -> None:
-        self._commit(lambda: set.remove(self, value), True)
+        self._commit(lambda c: set.remove(c, value), True)
 
     def pop(self) -> Any:
-        return self._commit(lambda: set.pop(self), True)
+        return self._commit(set.pop, True)
 
     def clear(self) -> None:
-        self._commit(lambda: set.clear(self), bool(self))
+        self._commit(set.clear, bool(self))
 
     def update(self, *others: Iterable[Any]) -> None:
         items = [self._elem(v) for other in others for v in other]
         changes = any(_absent_from(self, v) for v in items)
-        self._commit(lambda: set.update(self, items), changes)
+        self._commit(lambda c: set.update(c, items), changes)
 
     def difference_update(self, *others: Iterable[Any]) -> None:
         items = [v for other in others for v in other]
         changes = any(not _absent_from(self, v) for v in items)
-        self._commit(lambda: set.difference_update(self, items), changes)
+        self._commit(lambda c: set.difference_update(c, items), changes)
 
     def intersection_update(self, *others: Iterable[Any]) -> None:
-        self._commit(lambda: set.intersection_update(self, *others), None)
+        self._commit(lambda c: set.intersection_update(c, *others), None)
 
     def symmetric_difference_update(self, other: Iterable[Any]) -> None:
         items = [self._elem(v) for v in other]
         # Every element of a non-empty other is either added or removed.
-        self._commit(lambda: set.symmetric_difference_update(self, items), bool(items))
+        self._commit(lambda c: set.symmetric_difference_update(c, items), bool(items))
 
     def __ior__(self, other: Any) -> EventedSet:  # type: ignore[misc]
         self.update(other)
@@ -469,10 +499,13 @@ def _owner_of(obj: Any, spec: FieldSpec) -> Owner:
 
             raise readonly_error(obj, spec)
 
-        return (obj, spec, refuse, refuse, True)
+        return (obj, spec, refuse, refuse, True, None)
+    # Converters are not run: they turn a whole assigned value into another one, which an
+    # in-place change of the stored container must not do (docs/collections.md).
+    validator = spec.attribute.validator
     args = get_args(spec.type)
     if spec.collection == "dict":
         kcheck = runtime_check(args[0])[1] if args else None
         vcheck = runtime_check(args[1])[1] if len(args) > 1 else None
-        return (obj, spec, vcheck, kcheck, False)
-    return (obj, spec, runtime_check(args[0])[1] if args else None, None, False)
+        return (obj, spec, vcheck, kcheck, False, validator)
+    return (obj, spec, runtime_check(args[0])[1] if args else None, None, False, validator)
