@@ -484,3 +484,106 @@ class TestSecretsInsideContainers:
                 timeout=60,
             )
             assert INNER_SECRET in shown.stdout
+
+
+# --- policies whose message quotes a secret ---------------------------------------------
+
+POLICY_SECRET = "pk-Weak-8813z"
+POLICY_INNER = 44709931  # a test credential's PIN
+
+
+@vein.flow
+class Guarded:
+    region: str = "eu"
+    api_key: str = vein.field(default="pk-Strong-0000000000", secret=True)
+    creds: list[Cred] = vein.field(factory=list)
+
+    @vein.policy
+    def strong_key(self):
+        if "Weak" in self.api_key:
+            raise ValueError(f"key {self.api_key!r} is weak for region {self.region}")
+
+    @vein.policy
+    def no_test_creds(self):
+        for cred in self.creds:  # read through a list element: vein does not see the read
+            if cred.pin > 40000000:
+                raise ValueError(f"cred pin {cred.pin} is a test credential")
+
+
+@vein.flow
+class GuardedRoot:
+    guarded: Guarded = vein.field(factory=Guarded)
+
+
+class TestPolicyMessages:
+    """A policy's own message quoting a secret is hidden; which policy and fields is shown."""
+
+    @pytest.mark.parametrize(
+        "apply",
+        [
+            lambda g: setattr(g, "api_key", POLICY_SECRET),
+            lambda g: g.update({"api_key": POLICY_SECRET}),
+            lambda g: g.update(vein.from_dict({"api_key": POLICY_SECRET}, name="d")),
+        ],
+    )
+    def test_write_and_update(self, apply):
+        g = Guarded()
+        exc = _raises(lambda: apply(g))
+        text = everything_about(exc)
+        assert_hidden(text, POLICY_SECRET)
+        assert "policy 'strong_key'" in text and "api_key" in text and "region" in text
+        assert "message hidden" in text and "ValueError" in text
+        assert g.api_key == "pk-Strong-0000000000"
+
+    def test_batch_end(self):
+        g = Guarded()
+        with pytest.raises(vein.ValidationError) as info, g.batch():
+            g.region = "us"
+            g.api_key = POLICY_SECRET
+        assert_hidden(everything_about(info.value), POLICY_SECRET)
+        assert (g.region, g.api_key) == ("eu", "pk-Strong-0000000000")
+
+    def test_load_and_construction(self):
+        for apply in (
+            lambda: vein.load(Guarded, vein.from_dict({"api_key": POLICY_SECRET}, name="d")),
+            lambda: Guarded(api_key=POLICY_SECRET),
+            lambda: vein.load(
+                GuardedRoot, vein.from_dict({"guarded": {"api_key": POLICY_SECRET}}, name="d")
+            ),
+        ):
+            exc = _raises(apply, ValueError)
+            assert_hidden(everything_about(exc), POLICY_SECRET)
+
+    def test_nested_object_and_ancestor(self):
+        root = GuardedRoot()
+        exc = _raises(lambda: setattr(root.guarded, "api_key", POLICY_SECRET))
+        assert_hidden(everything_about(exc), POLICY_SECRET)
+        assert exc.errors[0].path == "guarded"
+
+    def test_secret_read_out_of_sight_still_hidden(self):
+        """The read is through a list element (not recorded): the value in the text is found."""
+        g = Guarded()
+        exc = _raises(lambda: setattr(g, "creds", [Cred(pin=1), {"pin": POLICY_INNER}]))
+        text = everything_about(exc)
+        assert_hidden(text, POLICY_INNER)
+        assert "policy 'no_test_creds'" in text and "message hidden" in text
+        g2 = Guarded()
+        exc = _raises(lambda: g2.creds.append(Cred(pin=POLICY_INNER)))
+        assert_hidden(everything_about(exc), POLICY_INNER)
+
+    def test_non_secret_message_shown(self):
+        """A policy reading no secret keeps its message (so the masking test can fail)."""
+
+        @vein.flow
+        class Pool:
+            low: int = 1
+            high: int = 2
+            token: str = vein.field(default="pool-token-x", secret=True)
+
+            @vein.policy
+            def ordered(self):
+                if self.low > self.high:
+                    raise ValueError(f"low {self.low} above high {self.high}")
+
+        exc = _raises(lambda: setattr(Pool(), "low", 777))
+        assert "low 777 above high 2" in str(exc)

@@ -15,7 +15,7 @@ savepoint: an exception leaving the inner block undoes the inner block's writes.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -196,20 +196,37 @@ class PolicyRunner:
             except VeinError:
                 raise
             except Exception as exc:
-                where = node.path_prefix().rstrip(".")
-                detail = str(exc) or type(exc).__name__
-                read = _fields_read(obj, fn)
-                fields = f" (fields: {', '.join(read)})" if read else ""
-                errors.append(
-                    ErrorEntry(
-                        where, f"policy {fn.__name__!r} rejected the change{fields}: {detail}"
-                    )
-                )
+                errors.append(_rejected(node, obj, fn, exc))
 
 
-def _fields_read(obj: Any, fn: Callable[[Any], Any]) -> list[str]:
+def _rejected(node: Node, obj: Any, fn: Callable[[Any], Any], exc: Exception) -> ErrorEntry:
+    """The error entry of a failed policy: which fields it read, and its message.
+
+    The message is the policy's own text, which may quote the values it read: it is
+    hidden when the policy read a secret field, or when it quotes the current value of
+    any secret in the object's tree (a policy may reach one without vein seeing the read,
+    e.g. through an element of a list or a method of vein's own such as ``to_dict``).
+    """
+    where = node.path_prefix().rstrip(".")
+    read, paths = _fields_read(obj, fn)
+    head = f"policy {fn.__name__!r} rejected the change"
+    if read:
+        head += f" (fields: {', '.join(read)})"
+    detail = str(exc) or type(exc).__name__
+    if any(_secret_path(obj, p) for p in paths):
+        why = "it reads secret fields"
+    elif any(text in detail for text in _secret_texts(obj)):
+        why = "it quotes a secret value"
+    else:
+        return ErrorEntry(where, f"{head}: {detail}")
+    return ErrorEntry(where, f"{head}: {type(exc).__name__} (message hidden: {why})")
+
+
+def _fields_read(obj: Any, fn: Callable[[Any], Any]) -> tuple[list[str], dict[str, None]]:
     """The fields a failed policy reads, in order: it runs once more against a recorder.
 
+    Returns the fields to name (leaves: a dynamic attribute holding a flow object is
+    recorded too, and the fields below it are named instead) and every path recorded.
     Only after a failure, so a policy that passes costs nothing extra.  (Policies are
     expected to depend on the state alone, so the second run reads what the first did.)
     """
@@ -220,8 +237,89 @@ def _fields_read(obj: Any, fn: Callable[[Any], Any]) -> list[str]:
         record_reads(obj, fn, paths)
     except Exception:
         pass  # the policy fails again, as expected: what it read so far is recorded
-    # A dynamic attribute holding a flow object is recorded too; name the fields below it.
-    return [p for p in paths if not any(q.startswith(p + ".") for q in paths)]
+    return [p for p in paths if not any(q.startswith(p + ".") for q in paths)], paths
+
+
+def _secret_path(obj: Any, path: str) -> bool:
+    """Is the field at dotted *path* below *obj* secret (declared so, or by its name)?"""
+    *parents, name = path.split(".")
+    for part in parents:
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return False
+    try:
+        spec = schema_of(type(obj)).fields.get(name)
+    except TypeError:
+        return False
+    if spec is not None:
+        return spec.secret
+    is_secret = getattr(obj, "__vein_is_secret__", None)
+    return bool(is_secret(name)) if is_secret is not None else False
+
+
+#: Shorter secret texts are not looked for in a policy's message: one or two characters
+#: occur in almost any text by chance (a policy that *reads* such a secret is still caught).
+_MIN_SECRET_TEXT: Final = 3
+
+
+def _secret_texts(obj: Any) -> set[str]:
+    """The text forms of every secret value held in *obj*'s tree (failure path only)."""
+    texts: set[str] = set()
+    seen: set[int] = set()
+
+    def add(value: Any, depth: int) -> None:
+        if value is None or isinstance(value, bool) or depth > 100 or id(value) in seen:
+            return
+        if isinstance(value, str | bytes | int | float):
+            for text in (str(value), repr(value)):
+                if len(text) >= _MIN_SECRET_TEXT:
+                    texts.add(text)
+            return
+        seen.add(id(value))
+        if isinstance(value, Mapping):
+            for k, v in list(value.items()):
+                add(k, depth + 1)
+                add(v, depth + 1)
+        elif isinstance(value, list | tuple | set | frozenset):
+            for v in list(value):
+                add(v, depth + 1)
+        else:
+            add(str(value), depth + 1)  # a Path, a SecretStr-like wrapper, ...
+
+    def walk(value: Any, depth: int) -> None:
+        if depth > 100 or id(value) in seen:
+            return
+        if not hasattr(value, "_vein") or isinstance(value, type):
+            # Not a flow object (which may read like a mapping): a container may hold some.
+            if isinstance(value, list | tuple | set | frozenset | Mapping):
+                seen.add(id(value))
+                items = list(value.values()) if isinstance(value, Mapping) else list(value)
+                for v in items:
+                    walk(v, depth + 1)
+            return
+        seen.add(id(value))
+        try:
+            schema = schema_of(type(value))
+        except TypeError:
+            return
+        for name, spec in schema.fields.items():
+            field_value = getattr(value, name, None)
+            if spec.secret:
+                add(field_value, depth + 1)
+            else:
+                walk(field_value, depth + 1)
+        extra = getattr(value, "_data", None) if schema.open else getattr(value, "__dict__", None)
+        is_secret = getattr(value, "__vein_is_secret__", None)
+        for key, v in list((extra or {}).items()):
+            if not isinstance(key, str) or key.startswith("_"):
+                continue
+            if is_secret is not None and is_secret(key):
+                add(v, depth + 1)
+            else:
+                walk(v, depth + 1)
+
+    walk(obj, 0)
+    return texts
 
 
 _UNSET: Final = object()
