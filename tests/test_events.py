@@ -346,7 +346,30 @@ class TestOrderAndErrors:
         with caplog.at_level(logging.ERROR, logger="vein"):
             s.debug = True
         assert s.debug is True
-        assert any("handler broke" in r.getMessage() for r in caplog.records)
+        (line,) = [r.getMessage() for r in caplog.records if "handler failed" in r.getMessage()]
+        # Its name, the exception's type and where it was raised; never its text, which may
+        # quote the (secret) error the handler was given.
+        assert "bad_handler" in line and "RuntimeError" in line and "test_events.py:" in line
+        assert "handler broke" not in line
+
+    def test_failing_error_handler_quoting_a_secret(self, caplog):
+        """A handler failing on a secret field's callback error: its text is not logged."""
+        s = Settings()
+        token = "pw-Handler-7731"
+
+        def rotate(change):
+            raise RuntimeError(f"cannot rotate to {change.new}")
+
+        def careless_handler(exc):
+            raise RuntimeError(f"while reporting {exc}: {s.database.password}")
+
+        s.database.on_change("password", rotate)
+        s.on_error(careless_handler)
+        with caplog.at_level(logging.DEBUG, logger="vein"):
+            s.database.password = token
+        assert s.database.password == token
+        assert token not in caplog.text
+        assert "careless_handler" in caplog.text and "handler failed" in caplog.text
 
 
 class TestCancel:

@@ -587,3 +587,41 @@ class TestPolicyMessages:
 
         exc = _raises(lambda: setattr(Pool(), "low", 777))
         assert "low 777 above high 2" in str(exc)
+
+
+class TestFailingErrorHandlers:
+    """An ``on_error`` handler that raises is logged by name and type, never by its text."""
+
+    def test_tree_handler_on_a_secret_callback_error(self, caplog):
+        app = App()
+
+        def careless(change):
+            raise RuntimeError(f"cannot rotate to {change.new}")
+
+        def echo(exc):  # a handler re-raising what it was given, secret and all
+            raise RuntimeError(f"could not report: {exc} ({app.api_key})")
+
+        app.on_change("api_key", careless)
+        app.on_error(echo)
+        with caplog.at_level(logging.DEBUG, logger="vein"):
+            app.api_key = TOKEN
+        assert app.api_key == TOKEN
+        assert_hidden(caplog.text + "".join(r.getMessage() for r in caplog.records), TOKEN)
+        assert "echo" in caplog.text and "RuntimeError" in caplog.text
+
+    def test_watch_on_error_handler(self, tmp_path, caplog):
+        path = tmp_path / "c.yml"
+        path.write_text(f"api_key: {TOKEN}\n", encoding="utf-8")
+        app = App()
+
+        def echo(exc):
+            raise RuntimeError(f"rejected while the key is {app.api_key}: {exc}")
+
+        watcher = app.watch(vein.from_yaml(path), start=False, on_error=echo)
+        assert app.api_key == TOKEN
+        path.write_text("api_key: [unclosed\n", encoding="utf-8")
+        with caplog.at_level(logging.DEBUG, logger="vein"):
+            watcher.poll()
+        watcher.stop()
+        assert "watch on_error handler failed" in caplog.text and "echo" in caplog.text
+        assert_hidden(caplog.text + "".join(r.getMessage() for r in caplog.records), TOKEN)

@@ -41,7 +41,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from .errors import VeinError
-from .flow.events import logger, report_error
+from .flow.events import handler_failed, logger, report_error
 
 __all__ = ["Clock", "RealClock", "Watcher"]
 
@@ -398,7 +398,7 @@ class Watcher:
             try:
                 self.on_error(exc)
             except Exception as inner:
-                logger.error("watch on_error handler failed: %s: %s", type(inner).__name__, inner)
+                handler_failed("watch on_error handler", self.on_error, inner)
 
 
 def _seconds(delay: float) -> str:

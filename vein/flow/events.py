@@ -20,7 +20,7 @@ from .provenance import Provenance
 if TYPE_CHECKING:
     from .state import Node
 
-__all__ = ["MISSING", "Change", "Subscription", "emit", "report_error"]
+__all__ = ["MISSING", "Change", "Subscription", "emit", "handler_failed", "report_error"]
 
 logger: Final = logging.getLogger("vein")
 
@@ -241,7 +241,31 @@ def report_error(node: Node | None, exc: BaseException, what: str, secret: bool 
         try:
             handler(exc)
         except Exception as inner:  # an error handler must not break the writer
-            logger.error("on_error handler %r failed: %s: %s", handler, type(inner).__name__, inner)
+            handler_failed("on_error handler", handler, inner)
+
+
+def handler_failed(what: str, handler: Any, exc: BaseException) -> None:
+    """An error handler raised: log its name, the exception's type and where it was raised.
+
+    Never the exception's text, nor the handler's ``repr`` (a bound method's shows its
+    object): a handler is given an error about a value, perhaps a secret one, and its own
+    error may well quote it -- or anything else the handler can reach.
+    """
+    name = getattr(handler, "__qualname__", None) or type(handler).__qualname__
+    tb = exc.__traceback__
+    where = ""
+    if tb is not None:
+        while tb.tb_next is not None:
+            tb = tb.tb_next
+        where = f" at {tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
+    logger.error(
+        "%s failed: %r raised %s%s (its message is not logged: it may quote the error it was "
+        "handling)",
+        what,
+        name,
+        type(exc).__name__,
+        where,
+    )
 
 
 def _seq_of(sub: Subscription) -> int:
