@@ -7,6 +7,7 @@ import copy
 import pickle
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -476,3 +477,108 @@ class TestStructuralSharing:
         s.hosts.append("c")
         third = s.snapshot()
         assert third.hosts is not second.hosts and third.limits is second.limits
+
+
+class TestDumps:
+    """``Snapshot.to_dict`` gives what ``vein.to_dict`` gave for the object then."""
+
+    def test_redact(self):
+        s = _filled()
+        s.database.password = "pw-Snap-5521"
+        snap = s.snapshot()
+        full = snap.to_dict()
+        assert full["database"]["password"] == "pw-Snap-5521"
+        red = snap.to_dict(redact=True)
+        assert red["database"]["password"] == "***"
+        assert "pw-Snap-5521" not in repr(red)
+        assert red == vein.to_dict(s, redact=True)
+        assert full == vein.to_dict(s)
+        s.database.password = ""
+        assert s.snapshot().to_dict(redact=True)["database"]["password"] == ""  # nothing to hide
+
+    def test_vein_to_dict_of_a_snapshot(self):
+        s = _filled()
+        snap = s.snapshot()
+        assert vein.to_dict(snap) == snap.to_dict() == s.to_dict()
+        assert vein.to_dict(snap, redact=True) == snap.to_dict(redact=True)
+        assert vein.to_dict(snap.database) == snap.database.to_dict()
+        with pytest.raises(TypeError, match="not a flow class"):
+            vein.to_dict(object())  # still a TypeError for what is no flow object at all
+
+    def test_keys_and_absent_values_as_in_the_object_dump(self):
+        @vein.flow
+        class Keyed:
+            log_level: str = vein.field(default="info", key="log-level")
+            token: str = vein.field(default="t-Keyed-1", secret=True, key="api-token")
+            maybe: int | vein.MissingType = vein.MISSING
+
+        k = Keyed()
+        snap = k.snapshot()
+        assert snap.to_dict() == vein.to_dict(k) == {"log-level": "info", "api-token": "t-Keyed-1"}
+        assert snap.to_dict(redact=True) == {"log-level": "info", "api-token": "***"}
+
+    def test_schema_less_config_redacts_secret_looking_keys(self):
+        c = vein.Config()
+        c.database.password = "pw-Cfg-1"
+        c.users = [{"name": "ann", "password": "pw-Cfg-2"}]
+        c.name = "svc"
+        snap = c.snapshot()
+        red = snap.to_dict(redact=True)
+        assert red == c.to_dict(redact=True)
+        assert red["users"] == [{"name": "ann", "password": "***"}]
+        assert "pw-Cfg" not in repr(red)
+        assert snap.to_dict() == c.to_dict() and vein.to_dict(snap) == c.to_dict()
+
+    def test_secret_inside_a_flow_object_held_by_any(self):
+        @vein.flow
+        class Holder:
+            anything: Any = None
+
+        h = Holder()
+        h.anything = [Database(password="pw-Any-9")]
+        red = h.snapshot().to_dict(redact=True)
+        assert red == vein.to_dict(h, redact=True)
+        assert "pw-Any-9" not in repr(red)
+
+
+@vein.flow
+class Loose:
+    name: str = "x"
+    data: Any = None
+
+
+@vein.flow
+class LooseOuter:
+    loose: Loose = vein.field(factory=Loose)
+
+
+class TestSelfContainingValues:
+    """A value that contains itself cannot be frozen: a VeinError names the field."""
+
+    def test_any_field(self):
+        o = LooseOuter()
+        before = o.snapshot()
+        loop: list[Any] = []
+        loop.append(loop)
+        o.loose.data = loop
+        for take in (o.snapshot, o.loose.snapshot, lambda: vein.to_dict(o)):
+            with pytest.raises(vein.VeinError, match="loose.data: the value nests too deeply"):
+                take()
+        with o.batch():  # a batch still opens (its base snapshot cannot be taken)
+            o.loose.name = "y"
+        o.loose.data = None
+        assert o.snapshot().loose.name == "y" and before.loose.name == "x"
+
+    def test_dynamic_attribute(self):
+        class Visit(vein.Flow):
+            def __init__(self) -> None:
+                self.user = "ann"
+
+        v = Visit()
+        loop: dict[str, object] = {}
+        loop["self"] = loop
+        v.trail = loop
+        for take in (v.snapshot, lambda: vein.to_dict(v)):
+            with pytest.raises(vein.VeinError, match="trail: the value nests too deeply"):
+                take()
+        assert "trail=" in repr(v)

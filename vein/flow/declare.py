@@ -383,7 +383,12 @@ def _dynamic_repr(self: Any) -> str:
         if hasattr(self, name):
             value = getattr(self, name)
             parts.append(f"{name}={'***' if spec.secret else repr(value)}")
-    parts.extend(f"{k}={plain(v)!r}" for k, v in _dynamic(self).items())
+    for k, v in _dynamic(self).items():
+        try:
+            shown = repr(plain(v))
+        except RecursionError:  # data that contains itself: repr marks the loop ([...])
+            shown = repr(v)
+        parts.append(f"{k}={shown}")
     return f"{type(self).__qualname__}({', '.join(parts)})"
 
 

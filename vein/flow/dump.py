@@ -15,7 +15,7 @@ from ..errors import VeinError
 from .events import MISSING
 from .schema import is_flow_class, schema_of
 
-__all__ = ["plain", "to_dict"]
+__all__ = ["plain", "self_containing", "to_dict"]
 
 REDACTED = "***"
 
@@ -25,10 +25,18 @@ def to_dict(obj: Any, *, redact: bool = False) -> dict[str, Any]:
 
     Keys are the source keys (``vein.field(key=...)``), enums become their values, paths
     text, dates ISO 8601 text.  A field holding :data:`vein.MISSING` (absent) is left out.
-    With *redact*, secret values are replaced by ``'***'``.
+    With *redact*, secret values are replaced by ``'***'``.  A snapshot (``obj.snapshot()``)
+    gives what the object gave when the snapshot was taken.
     ``vein.structure(vein.to_dict(x), type(x)) == x``.
     """
-    schema = schema_of(type(obj))
+    try:
+        schema = schema_of(type(obj))
+    except TypeError:
+        from .snapshot import Snapshot
+
+        if isinstance(obj, Snapshot):  # a snapshot dumps itself: the object as it was then
+            return obj.to_dict(redact=redact)
+        raise
     if schema.open:  # the schema-less config keeps its keys itself
         found: dict[str, Any] = obj.to_dict(redact=redact)
         return found
@@ -47,17 +55,31 @@ def to_dict(obj: Any, *, redact: bool = False) -> dict[str, Any]:
             try:
                 out[spec.key] = plain(value, redact)
             except RecursionError:
-                # An Any-typed field may hold what no dump can: data that contains itself.
-                raise VeinError(
-                    f"{name}: the value nests too deeply or contains itself; it cannot "
-                    "be turned into plain data"
-                ) from None
+                raise self_containing(obj, name) from None
     if schema.dynamic:
         d = getattr(obj, "__dict__", {})
         for key, value in d.items():
             if not key.startswith("_"):
-                out[key] = plain(value, redact)
+                try:
+                    out[key] = plain(value, redact)
+                except RecursionError:
+                    raise self_containing(obj, key) from None
     return out
+
+
+def self_containing(obj: Any, name: str) -> VeinError:
+    """The error for a value no copy or dump can be made of (``to_dict``, ``snapshot``).
+
+    An ``Any``-typed field (or a dynamic attribute) may hold data that contains itself
+    (``loop = []; loop.append(loop)``), or nests deeper than Python's stack: naming the
+    field beats a ``RecursionError`` from deep inside the copy.
+    """
+    node = getattr(obj, "_vein", None)
+    path = (node.path_prefix() if node is not None else "") + name
+    return VeinError(
+        f"{path}: the value nests too deeply or contains itself; it cannot be copied or "
+        "turned into plain data"
+    )
 
 
 def plain(value: Any, redact: bool = False) -> Any:

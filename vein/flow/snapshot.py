@@ -17,9 +17,11 @@ import types
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ..errors import VeinError
 from .collections import revision
 from .computed import CLASS, COMPUTED, METHOD, PROPERTY, class_attr
-from .dump import plain
+from .dump import REDACTED, plain, self_containing
+from .events import MISSING
 from .schema import did_you_mean, schema_of
 
 __all__ = ["FrozenDict", "Snapshot", "batch_base", "take_snapshot"]
@@ -78,6 +80,8 @@ class Snapshot:
     # (name-mangled: a snapshot's own attributes must not hide the class's methods)
     __slots__ = ("__computed", "__dict__", "_hidden")
     __vein_type__: type
+    __vein_open__: bool  # the schema-less config's
+    __vein_keys__: dict[str, str]  # field name -> its key in dumps, where they differ
     _hidden: frozenset[str]
     __computed: dict[str, Any] | None
 
@@ -131,11 +135,32 @@ class Snapshot:
     def __hash__(self) -> int:
         return hash((self.__class__.__vein_type__, tuple(self.__dict__.items())))
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            k: v.to_dict() if isinstance(v, Snapshot) else _thaw(v)
-            for k, v in self.__dict__.items()
-        }
+    def to_dict(self, *, redact: bool = False) -> dict[str, Any]:
+        """Plain data: what ``vein.to_dict(obj, redact=redact)`` gave when this was taken.
+
+        With *redact*, secret values are replaced by ``'***'`` (in the schema-less config,
+        the values of secret-looking keys, at any depth).
+        """
+        cls = self.__class__
+        keys: dict[str, str] = cls.__vein_keys__
+        open_ = cls.__vein_open__
+        hidden = self._hidden if redact else frozenset()
+        out: dict[str, Any] = {}
+        for k, v in self.__dict__.items():
+            if v is MISSING:
+                continue  # an absent key: not in the dump, as for the object
+            key = keys.get(k, k)
+            if k in hidden and not (v is None or (isinstance(v, str) and not v)):
+                out[key] = REDACTED
+            elif isinstance(v, Snapshot):
+                out[key] = v.to_dict(redact=redact)
+            elif open_ and redact:
+                from .config import redacted
+
+                out[key] = redacted(_thaw(v))
+            else:
+                out[key] = _thaw(v, redact)
+        return out
 
     def __repr__(self) -> str:
         hidden = self._hidden
@@ -180,9 +205,15 @@ _snapshot_classes: dict[type, type[Snapshot]] = {}
 def _snapshot_class(cls: type) -> type[Snapshot]:
     found = _snapshot_classes.get(cls)
     if found is None:
-        found = type(
-            f"{cls.__name__}Snapshot", (Snapshot,), {"__vein_type__": cls, "__module__": __name__}
-        )
+        schema = schema_of(cls)
+        ns = {
+            "__vein_type__": cls,
+            "__module__": __name__,
+            "__vein_open__": schema.open,
+            # Fields whose key in files and dumps is not their name (``vein.field(key=)``).
+            "__vein_keys__": {n: spec.key for n, spec in schema.fields.items() if spec.key != n},
+        }
+        found = type(f"{cls.__name__}Snapshot", (Snapshot,), ns)
         _snapshot_classes[cls] = found
     return found
 
@@ -201,14 +232,14 @@ def _freeze(value: Any) -> Any:
     return value
 
 
-def _thaw(value: Any) -> Any:
+def _thaw(value: Any, redact: bool = False) -> Any:
     if isinstance(value, FrozenDict):
-        return {k: _thaw(v) for k, v in value.items()}
+        return {k: _thaw(v, redact) for k, v in value.items()}
     if isinstance(value, tuple):
-        return [_thaw(v) for v in value]
+        return [_thaw(v, redact) for v in value]
     if isinstance(value, Snapshot):
-        return value.to_dict()
-    return plain(value)
+        return value.to_dict(redact=redact)
+    return plain(value, redact)
 
 
 class _Shape:
@@ -323,7 +354,8 @@ def _take(obj: Any) -> Snapshot:
     ):
         made.version, made.tree = version, tree  # nothing of it changed: the same snapshot
         return made.snap
-    snap = _rebuild(cls, _data(shape, values, revs, children, extra, made), _hidden(obj, shape))
+    data = _data(obj, shape, values, revs, children, extra, made)
+    snap = _rebuild(cls, data, _hidden(obj, shape))
     node.snap = _Made(version, tree, snap, values, revs, extra)
     return snap
 
@@ -339,6 +371,7 @@ def _same_extra(a: dict[str, tuple[Any, Any, Any]], b: dict[str, tuple[Any, Any,
 
 
 def _data(
+    obj: Any,
     shape: _Shape,
     values: tuple[Any, ...],
     revs: list[int | None],
@@ -363,7 +396,7 @@ def _data(
         elif i in unchanged and name in old:
             data[name] = old[name]
         else:
-            data[name] = _freeze(value)
+            data[name] = _frozen(obj, name, value)
     was = made.extra if made is not None else {}
     for key, (value, snap, rev) in extra.items():
         if snap is not None:
@@ -371,8 +404,16 @@ def _data(
         elif key in was and was[key][0] is value and was[key][2] == rev and key in old:
             data[key] = old[key]
         else:
-            data[key] = _freeze(value)
+            data[key] = _frozen(obj, key, value)
     return data
+
+
+def _frozen(obj: Any, name: str, value: Any) -> Any:
+    """The frozen copy of field *name*'s value; a value containing itself is named."""
+    try:
+        return _freeze(value)
+    except RecursionError:
+        raise self_containing(obj, name) from None
 
 
 def _hidden(obj: Any, shape: _Shape) -> frozenset[str]:
@@ -456,4 +497,9 @@ def batch_base(tree: Any) -> Snapshot | None:
     obj = root.obj
     if obj is None or ("snapshots" not in root.__dict__ and type(obj) not in _snapshotted):
         return None
-    return _take(obj)
+    try:
+        return _take(obj)
+    except VeinError:
+        # A value no snapshot can hold (one that contains itself): the batch must still
+        # open; readers wait for it instead, and their own snapshot() names the field.
+        return None
