@@ -382,3 +382,16 @@ class TestChangeStream:
                 assert (change.path, change.old, change.new) == ("level", 0, 2)
 
         run(main())
+
+    def test_stream_without_a_running_loop_leaves_nothing_behind(self, monkeypatch):
+        """Refused outside a loop, and the half-made stream's ``__del__`` stays silent."""
+        import sys
+
+        unraisable: list[object] = []
+        monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+        s = Settings()
+        with pytest.raises(RuntimeError, match="running asyncio event loop"):
+            s.changes()
+        gc.collect()
+        assert unraisable == []
+        assert _subs(s) == 0

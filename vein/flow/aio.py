@@ -92,10 +92,14 @@ class ChangeStream:
     """
 
     def __init__(self, obj: Any, path: str = "*") -> None:
+        # Closed until subscribed: if anything below raises (no running loop), __del__
+        # of the half-made stream finds its attributes and has nothing to cancel.
+        self._closed = True
+        self._sub: Subscription | None = None
         self._loop = _running_loop("changes()")
         self._queue: asyncio.Queue[Change | None] = asyncio.Queue()
+        self._sub = obj.on_change(path, self._push, weak=True)
         self._closed = False
-        self._sub: Subscription = obj.on_change(path, self._push, weak=True)
 
     def _push(self, change: Change) -> None:
         if not self._loop.is_closed():
@@ -118,7 +122,8 @@ class ChangeStream:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._sub.cancel()
+            if self._sub is not None:
+                self._sub.cancel()
             self._queue.put_nowait(None)
 
     async def __aenter__(self) -> ChangeStream:
@@ -133,5 +138,5 @@ class ChangeStream:
         self.close()
 
     def __del__(self) -> None:
-        if not self._closed:
+        if not self._closed and self._sub is not None:
             self._sub.cancel()
