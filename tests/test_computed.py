@@ -613,3 +613,104 @@ class TestWhenTheStandInCannotStandIn:
             _ = b.ratio
         b.d = 4
         assert b.ratio == 0.25
+
+
+# --- a computed value below dynamic state, listened to from above -------------------------
+
+
+@vein.flow
+class Basket:
+    prices: list[int] = vein.field(factory=list)
+
+    @vein.computed
+    def total(self) -> int:
+        return sum(self.prices)
+
+
+class Shopper(vein.Flow):
+    """Dynamic state holding a flow object with a computed value in an attribute."""
+
+    def __init__(self) -> None:
+        self.basket = Basket()
+
+
+class DeclaredShopper(vein.Flow):
+    """Dynamic state whose flow object is in a declared field."""
+
+    basket: Basket = vein.field(factory=Basket)
+
+    def __init__(self) -> None:
+        self.user = "ann"
+
+
+@vein.flow
+class Mall:
+    shopper: Shopper = vein.field(factory=Shopper)
+
+
+def _changes(got: list[vein.Change]) -> list[tuple[str, object, object]]:
+    return [(c.path, c.old, c.new) for c in got]
+
+
+class TestComputedBelowDynamicState:
+    """``session.on_change("cart.total")`` hears the child's computed value, for dynamic
+    classes too (before: only once someone subscribed on the child itself)."""
+
+    @pytest.mark.parametrize("cls", [Shopper, DeclaredShopper])
+    def test_ancestor_hears_the_child_computed_value(self, cls):
+        s = cls()
+        got: list[vein.Change] = []
+        s.on_change("basket.total", got.append)
+        s.basket.prices.append(3)
+        s.basket.prices.append(4)
+        assert _changes(got) == [("basket.total", 0, 3), ("basket.total", 3, 7)]
+
+    @pytest.mark.parametrize("cls", [Shopper, DeclaredShopper])
+    def test_star_and_subtree_subscriptions(self, cls):
+        for path in ("*", "basket"):
+            s = cls()
+            got: list[vein.Change] = []
+            s.on_change(path, got.append)
+            s.basket.prices.append(5)
+            assert ("basket.total", 0, 5) in _changes(got)
+
+    def test_two_levels_up(self):
+        m = Mall()
+        got: list[vein.Change] = []
+        m.on_change("shopper.basket.total", got.append)
+        m.shopper.basket.prices.append(2)
+        assert _changes(got) == [("shopper.basket.total", 0, 2)]
+        with pytest.raises(ValueError, match="no field"):
+            m.on_change("shoper.basket.total", got.append)  # still checked above dynamic state
+
+    def test_replaced_dynamic_child(self):
+        """A new object in the attribute: its value is announced, and then its changes."""
+        s = Shopper()
+        got: list[vein.Change] = []
+        s.on_change("basket.total", got.append)
+        s.basket = Basket(prices=[5])
+        s.basket.prices.append(1)
+        s.basket = Basket(prices=[6])  # equal total: nothing to announce
+        assert _changes(got) == [("basket.total", 0, 5), ("basket.total", 5, 6)]
+
+    def test_attribute_set_after_subscribing(self):
+        class Later(vein.Flow):
+            def __init__(self) -> None:
+                self.user = "ann"
+
+        s = Later()
+        got: list[vein.Change] = []
+        s.on_change("basket.total", got.append)
+        s.basket = Basket(prices=[2])
+        s.basket.prices.append(2)
+        assert _changes(got) == [("basket.total", vein.MISSING, 2), ("basket.total", 2, 4)]
+
+    def test_nothing_heard_when_unchanged_or_rolled_back(self):
+        s = Shopper()
+        got: list[vein.Change] = []
+        s.on_change("basket.total", got.append)
+        with pytest.raises(RuntimeError), s.batch():
+            s.basket.prices.append(9)
+            raise RuntimeError
+        s.basket.prices.extend([])
+        assert got == []

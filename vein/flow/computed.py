@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, overload
 
 from .collections import revision
-from .events import Change, emit, subscribe
+from .events import MISSING, Change, emit, subscribe
 from .schema import schema_of
 
 if TYPE_CHECKING:
@@ -324,11 +324,27 @@ def prime(obj: Any, path: str) -> None:
             if i == len(parts) - 1:
                 attr.prime(target)
             return
+        if _is_dynamic_attribute(target, part):
+            # Dynamic state may be given another object here (or one where there is none
+            # yet): the computed values below it must be primed then too.
+            _relay(target, part, ".".join(parts[i + 1 :]) or "*")
         child = getattr(target, part, None)
-        if not hasattr(child, "_vein") or isinstance(child, type):
-            return  # a leaf: no computed value below it
+        if not _is_flow(child):
+            return  # a leaf (or nothing yet): no computed value below it now
         target = child
     _prime_all(target, 0)
+
+
+def _is_flow(value: Any) -> bool:
+    return hasattr(value, "_vein") and not isinstance(value, type)
+
+
+def _is_dynamic_attribute(obj: Any, name: str) -> bool:
+    try:
+        schema = schema_of(type(obj))
+    except TypeError:
+        return False
+    return schema.dynamic and name not in schema.fields and not hasattr(type(obj), name)
 
 
 def _prime_all(obj: Any, depth: int) -> None:
@@ -346,6 +362,72 @@ def _prime_all(obj: Any, depth: int) -> None:
         if child is not None:
             _prime_all(child, depth + 1)
     if schema.dynamic:
+        _relay(obj, "*", "*")  # any attribute, now or later, may hold a flow object
         for value in list(getattr(obj, "__dict__", {}).values()):
-            if hasattr(value, "_vein") and not isinstance(value, type):
+            if _is_flow(value):
                 _prime_all(value, depth + 1)  # an adopted flow object (dynamic state)
+
+
+def _relay(obj: Any, name: str, rest: str) -> None:
+    """Watch dynamic attribute *name* (``"*"``: any) of *obj* for a new flow object.
+
+    A listener above subscribed to *rest* below it (``"*"``: everything).  Once per
+    attribute and path: an internal subscription, set up at subscription time.
+    """
+    node = obj._vein
+    relays: dict[str, set[str]] | None = node.__dict__.get("computed_relays")
+    if relays is None:
+        relays = node.computed_relays = {}
+    if name not in relays:
+        relays[name] = set()
+        subscribe(node, name, functools.partial(_replaced, obj), False, internal=True)
+    relays[name].add(rest)
+
+
+def _replaced(obj: Any, change: Change) -> None:
+    """A dynamic attribute of *obj* changed: prime a new flow object, announce its values.
+
+    A declared nested field keeps its object (an assignment copies values into it), so
+    its computed values change like any other; a dynamic attribute is given a new object,
+    whose computed values are announced here when they differ from the old object's.
+    """
+    path = change.path
+    new = change.new
+    if "." in path or not _is_flow(new) or getattr(obj, path, None) is not new:
+        return  # a write below the attribute, a plain value, or superseded meanwhile
+    relays: dict[str, set[str]] = obj._vein.computed_relays
+    rests = relays.get(path, set()) | relays.get("*", set())
+    for rest in sorted(rests):
+        prime(new, rest)
+    _announce_replaced(change.old, new, change.source, 0)
+
+
+def _announce_replaced(old: Any, new: Any, source: Any, depth: int) -> None:
+    if depth > 100:
+        return
+    node = new._vein
+    announced: dict[str, Any] | None = node.__dict__.get("computed_seen")
+    same_class = type(old) is type(new)
+    for name in list(announced or ()):
+        if not _listened(node, name):
+            continue
+        try:
+            before = getattr(old, name) if same_class else MISSING
+        except Exception:
+            before = MISSING
+        after = getattr(new, name)
+        assert announced is not None
+        announced[name] = after
+        try:
+            same = before is not MISSING and bool(before == after)
+        except Exception:
+            same = False
+        if not same:
+            emit(node, name, before, after, source, False)
+    schema = schema_of(type(new))
+    children = [(n, getattr(new, n, None)) for n in schema.nested]
+    if schema.dynamic:
+        children += [(k, v) for k, v in list(getattr(new, "__dict__", {}).items())]
+    for name, child in children:
+        if _is_flow(child):
+            _announce_replaced(getattr(old, name, None), child, source, depth + 1)

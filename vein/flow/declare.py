@@ -416,13 +416,18 @@ def _dynamic(obj: Any) -> dict[str, Any]:
 
 @functools.cache
 def _has_computed(cls: type) -> bool:
-    """Does *cls* or a class nested in it (statically) declare ``@vein.computed`` values?"""
+    """Can a subscription on a *cls* object hear of a ``@vein.computed`` value below it?
+
+    Decided by the classes (*cls* and the classes nested in it), except that dynamic state
+    may hold a flow object of any class in any attribute: for it, the answer is yes, and
+    ``prime`` looks at the objects actually there (at subscription time, never on writes).
+    """
     try:
         schema = schema_of(cls)
     except TypeError:
         return False
     if schema.computed or schema.dynamic:
-        return bool(schema.computed)
+        return True
     return any(
         spec.nested is not None and _has_computed(spec.nested) for spec in schema.fields.values()
     )
@@ -439,11 +444,23 @@ def _check_path(obj: Any, path: str) -> None:
     target = schema_of(owner[1].nested) if owner is not None and owner[1].nested else schema
     if rest in target.computed and (not head or owner is not None):
         return
-    if schema.spec_at(path) is None:
+    if schema.spec_at(path) is None and not _below_dynamic(schema, path):
         raise ValueError(
             f"{type(obj).__name__} has no field {path!r}"
             f"{did_you_mean(path, list(schema.all_paths()))}"
         )
+
+
+def _below_dynamic(schema: Schema, path: str) -> bool:
+    """Does *path* go through a nested field holding dynamic state (any name may be below)?"""
+    for part in path.split(".")[:-1]:
+        spec = schema.fields.get(part)
+        if spec is None or spec.nested is None:
+            return False
+        schema = schema_of(spec.nested)
+        if schema.dynamic or schema.open:
+            return True
+    return False
 
 
 def _slot_setter(cls: type) -> Callable[[Any, Any], None]:
