@@ -130,3 +130,36 @@ def test_corpus_env_files_load_schema_less(name: str) -> None:
 
     walk(config.to_dict(), "")
     assert flat == expected
+
+
+def test_unknown_names_say_where_they_are(tmp_path: Path) -> None:
+    path = write(tmp_path, "APP_NAME=x\nAPP_DATABSE__HOST=db\n")
+    with pytest.warns(vein.VeinWarning, match=rf"variable APP_DATABSE__HOST \({path}:2\)"):
+        vein.load(Settings, vein.from_dotenv(path, "APP_"))
+
+
+def test_the_command_line_reads_dotenv_with_the_env_prefix(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "app.py").write_text(
+        "import vein\n\n@vein.flow\nclass S:\n    name: str = 'x'\n    port: int = 1\n",
+        encoding="utf-8",
+    )
+    write(tmp_path, "APP_NAME=from-dotenv\nAPP_PORT=2\nAPP_PROT=3\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APP_")}
+    env["APP_PORT"] = "9"
+    root = Path(__file__).resolve().parents[1]
+    env["PYTHONPATH"] = str(root)
+    done = subprocess.run(
+        [sys.executable, "-m", "vein", "show", "app.py:S", "--dotenv", ".env", "--env", "APP_",
+         "--format", "json"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    import json
+
+    shown = json.loads(done.stdout)
+    assert shown["values"] == {"name": "from-dotenv", "port": 9}
+    assert shown["sources"]["name"] == ".env:1:1" and shown["sources"]["port"] == "env APP_PORT"
+    assert "APP_PROT (.env:3)" in done.stderr

@@ -1003,3 +1003,17 @@ def test_load_refuses_an_instance() -> None:
         vein.load(S(), vein.from_dict({"a": 1}, name="d"))  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="takes a flow class"):
         vein.load(vein.Config(), {"a": 1})  # type: ignore[arg-type]
+
+
+def test_a_refused_required_value_is_not_also_reported_missing() -> None:
+    @vein.flow
+    class S:
+        retries: int
+        name: str
+
+    with pytest.raises(vein.ValidationError) as info:
+        vein.load(S, vein.from_env("S_", environ={"S_RETRIES": "five"}))
+    messages = {e.path: e.message for e in info.value.errors}
+    assert set(messages) == {"retries", "name"}
+    assert messages["retries"].startswith("expected an integer")
+    assert messages["name"].startswith("required")

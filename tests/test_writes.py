@@ -580,3 +580,17 @@ class TestInlinedValidators:
             assert (
                 info.value.errors[0].message == f"rejected by its validator: {plain.value.args[0]}"
             )
+
+
+def test_a_failing_converter_is_named_as_the_converter() -> None:
+    @vein.flow
+    class S:
+        level: str = vein.field(default="info", converter=str.lower)
+
+    s = S()
+    with pytest.raises(vein.ValidationError) as info:
+        s.level = 5  # type: ignore[assignment]
+    assert info.value.errors[0].message.startswith("rejected by its converter: ")
+    assert s.level == "info"
+    s.level = "DEBUG"
+    assert s.level == "debug"

@@ -200,7 +200,7 @@ def _import_failure(what: str, exc: BaseException) -> str:
 
 # --- sources -----------------------------------------------------------------------------
 
-SOURCE_KINDS: Final = ("yaml", "json", "toml", "env", "appconfig")
+SOURCE_KINDS: Final = ("yaml", "json", "toml", "env", "dotenv", "appconfig")
 
 
 class _SourceAction(argparse.Action):
@@ -243,6 +243,14 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
         "for database.host); --env '' reads them without a prefix",
     )
     group.add_argument(
+        "--dotenv",
+        metavar="FILE",
+        action=_SourceAction,
+        const="dotenv",
+        help="a .env file, its variables read like the environment's, with the PREFIX of "
+        "the last --env given (none without --env): --dotenv .env --env APP_",
+    )
+    group.add_argument(
         "--appconfig",
         metavar="APP/ENV[/PROFILE]",
         action=_SourceAction,
@@ -256,6 +264,8 @@ def make_sources(specs: Sequence[tuple[str, str]]) -> list[Any]:
     from . import sources as _sources
 
     out: list[Any] = []
+    # A .env file holds the same names as the environment: it takes --env's prefix.
+    prefixes = [value for kind, value in specs if kind == "env"]
     for kind, value in specs:
         if kind == "yaml":
             out.append(_sources.from_yaml(value))
@@ -265,6 +275,8 @@ def make_sources(specs: Sequence[tuple[str, str]]) -> list[Any]:
             out.append(_sources.from_toml(value))
         elif kind == "env":
             out.append(_sources.from_env(value))
+        elif kind == "dotenv":
+            out.append(_sources.from_dotenv(value, prefixes[-1] if prefixes else ""))
         elif kind == "appconfig":
             out.append(_appconfig(value))
         else:  # pragma: no cover - the parser only produces the kinds above
@@ -416,12 +428,9 @@ def resolve(target: str | None, source_specs: Sequence[tuple[str, str]]) -> Outc
         except (ValueError, TypeError) as exc:
             # Raised by the user's own class (``__attrs_post_init__``, a converter).
             outcome.problems = [Problem(f"{outcome.label} rejected the values: {exc}")]
-    from .sources.env import EnvSource
-
     found = list(capture.messages)
-    for source in sources:
-        if isinstance(source, EnvSource):
-            found.extend(source.warnings)
+    for source in sources:  # env and .env sources keep their unknown-name warnings
+        found.extend(getattr(source, "warnings", ()))
     outcome.warnings = list(dict.fromkeys(found))  # each once, in order
     return outcome
 

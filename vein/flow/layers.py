@@ -1012,7 +1012,11 @@ def _build(
             value, prov = found
             provs[name] = prov
         elif spec.required:
-            if a.init:
+            # A value that was given but refused is reported as such, not also as missing.
+            refused = any(
+                e.path == path or e.path.startswith((path + ".", path + "[")) for e in errors
+            )
+            if a.init and not refused:
                 message = _missing_message(path, env_names, spec, _key_path(node, spec))
                 errors.append(ErrorEntry(path, message, None))
             continue

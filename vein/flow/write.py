@@ -36,13 +36,19 @@ def type_error(obj: Any, spec: FieldSpec, exc: ConversionError) -> ValidationErr
     return ValidationError([ErrorEntry(path, exc.render(spec.secret), RUNTIME)])
 
 
-def validator_error(obj: Any, spec: FieldSpec, exc: BaseException) -> ValidationError:
+def validator_error(
+    obj: Any, spec: FieldSpec, exc: BaseException, step: str = "validator"
+) -> ValidationError:
     path = field_path(obj, spec.name)
     if spec.secret:
-        message = f"rejected by its validator ({type(exc).__name__}; value hidden: secret field)"
+        message = f"rejected by its {step} ({type(exc).__name__}; value hidden: secret field)"
     else:
-        message = f"rejected by its validator: {reason_of(exc)}"
+        message = f"rejected by its {step}: {reason_of(exc)}"
     return ValidationError([ErrorEntry(path, message, RUNTIME)])
+
+
+def converter_error(obj: Any, spec: FieldSpec, exc: BaseException) -> ValidationError:
+    return validator_error(obj, spec, exc, "converter")
 
 
 def readonly_error(obj: Any, spec: FieldSpec) -> ReadOnlyError:
@@ -131,8 +137,9 @@ def make_setter(
     if spec.info.readonly:
         src = f"def {fn_name}(self, value):\n    raise _readonly_error(self, _spec)\n"
         return _compile(src, fn_name, ns)
-    lines = [f"def {fn_name}(self, value):", "    try:"]
+    lines = [f"def {fn_name}(self, value):"]
     body = []
+    conv_line = None
     if a.converter is not None:
         conv: Any = a.converter  # attrs' stubs do not declare Converter's attributes
         if hasattr(conv, "converter") and hasattr(conv, "takes_self"):  # attrs.Converter
@@ -143,11 +150,21 @@ def make_setter(
                     args.append("self")
                 if conv.takes_field:
                     args.append("_attr")
-                body.append(f"value = _conv({', '.join(args)})")
+                conv_line = f"value = _conv({', '.join(args)})"
             else:
-                body.append("value = _conv(value)")
+                conv_line = "value = _conv(value)"
         else:
-            body.append("value = _conv(value)")
+            conv_line = "value = _conv(value)"
+    if conv_line is not None:
+        # Its own try: a failing converter is named as such (a try costs nothing in 3.11).
+        ns["_converter_error"] = converter_error
+        lines += [
+            "    try:",
+            f"        {conv_line}",
+            "    except Exception as exc:",
+            "        raise _converter_error(self, _spec, exc) from None",
+        ]
+    lines.append("    try:")
     if spec.check is not None and spec.nested is None:
         if spec.fast_type is not None:
             body.append("if type(value) is not _fast:")

@@ -47,11 +47,16 @@ class DotenvSource(FileSource):
         self.key = f"dotenv:{self.resolved}:{prefix}"
         self._env = EnvSource(prefix, environ={}, empty=empty, warn_unknown=warn_unknown)
         self._env.key = self.key  # the variables' provenance names this layer
+        self._env.name_of = self._name_of  # type: ignore[method-assign]
         self.interpolate = interpolate
         self._lines: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return f"from_dotenv({str(self.path)!r}, {self.prefix!r})"
+
+    def _name_of(self, var: str) -> str:
+        line = self._lines.get(var)
+        return f"variable {var} ({self.display}:{line})" if line else f"variable {var}"
 
     @property
     def warnings(self) -> list[str]:

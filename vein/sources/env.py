@@ -119,6 +119,10 @@ class EnvSource:
     def __repr__(self) -> str:
         return f"from_env({self.prefix!r})"
 
+    def name_of(self, var: str) -> str:
+        """How messages name a variable (a ``.env`` source says where it is)."""
+        return f"environment variable {var}"
+
     # -- scanning ------------------------------------------------------------------------
 
     def _prefixed(self) -> dict[str, str]:
@@ -310,7 +314,7 @@ class EnvSource:
             hint = f" (did you mean the prefix {prefix + '_'!r}? the prefix is matched as given)"
         if not hint:
             hint = did_you_mean(var.upper(), list(emap.names))
-        msg = f"environment variable {var} matches no field{hint}; it was ignored"
+        msg = f"{self.name_of(var)} matches no field{hint}; it was ignored"
         self.warnings.append(msg)
         if logger.hasHandlers():
             # Only where logging is set up: with no handler at all, Python's last-resort
