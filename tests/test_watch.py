@@ -1307,3 +1307,40 @@ def test_a_users_own_source_is_named_by_its_layer_key_in_logs(caplog) -> None:
     assert len(errors) == 1
     text = caplog.text
     assert "Flaky 'flaky:service'" in text and "object at 0x" not in text
+
+
+def test_an_unexpected_error_in_the_loop_is_logged_without_its_text(caplog) -> None:
+    """A bug inside a poll cycle (not a source's error) is logged by type and place, never
+    its message (it may quote a value), and the loop goes on."""
+    import logging
+
+    @vein.flow
+    class S:
+        name: str = "x"
+
+    class Clock:
+        def __init__(self) -> None:
+            self.sleeps = 0
+
+        def monotonic(self) -> float:
+            return float(self.sleeps)
+
+        def sleep(self, seconds: float) -> None:
+            self.sleeps += 1
+            if self.sleeps > 3:
+                watcher._stop.set()
+
+    clock = Clock()
+    watcher = S().watch(vein.from_dict({"name": "y"}, name="d"), start=False, clock=clock)
+    cycles = []
+
+    def broken(everything: bool) -> None:
+        cycles.append(everything)
+        raise RuntimeError("the value was hunter2-in-a-bug")
+
+    watcher._cycle = broken  # type: ignore[method-assign]
+    with caplog.at_level(logging.ERROR, logger="vein"):
+        watcher._run()
+    assert len(cycles) >= 2  # it went on after the first failure
+    assert "unexpected RuntimeError at" in caplog.text
+    assert "hunter2" not in caplog.text

@@ -41,7 +41,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from .errors import VeinError
-from .flow.events import handler_failed, logger, report_error
+from .flow.events import handler_failed, logger, raised_at, report_error
 
 __all__ = ["Clock", "RealClock", "Watcher"]
 
@@ -268,7 +268,13 @@ class Watcher:
                     break
                 self._cycle(everything=False)
             except BaseException as exc:
-                logger.error("vein watcher: unexpected %s: %s", type(exc).__name__, exc)
+                # Not a source's error (those are reported per source): a bug, logged by
+                # type and place only -- its text might quote any value it came near.
+                logger.error(
+                    "vein watcher: unexpected %s%s; the watcher goes on",
+                    type(exc).__name__,
+                    raised_at(exc),
+                )
                 if self._stop.wait(self.interval if isinstance(clock, RealClock) else 0.0):
                     break
 

@@ -252,12 +252,7 @@ def handler_failed(what: str, handler: Any, exc: BaseException) -> None:
     error may well quote it -- or anything else the handler can reach.
     """
     name = getattr(handler, "__qualname__", None) or type(handler).__qualname__
-    tb = exc.__traceback__
-    where = ""
-    if tb is not None:
-        while tb.tb_next is not None:
-            tb = tb.tb_next
-        where = f" at {tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
+    where = raised_at(exc)
     logger.error(
         "%s failed: %r raised %s%s (its message is not logged: it may quote the error it was "
         "handling)",
@@ -266,6 +261,16 @@ def handler_failed(what: str, handler: Any, exc: BaseException) -> None:
         type(exc).__name__,
         where,
     )
+
+
+def raised_at(exc: BaseException) -> str:
+    """`` at file.py:12``: where *exc* was raised (its innermost frame), or ``""``."""
+    tb = exc.__traceback__
+    if tb is None:
+        return ""
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return f" at {tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
 
 
 def _seq_of(sub: Subscription) -> int:
