@@ -163,3 +163,34 @@ def test_the_command_line_reads_dotenv_with_the_env_prefix(tmp_path: Path) -> No
     assert shown["values"] == {"name": "from-dotenv", "port": 9}
     assert shown["sources"]["name"] == ".env:1:1" and shown["sources"]["port"] == "env APP_PORT"
     assert "APP_PROT (.env:3)" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("APP_NAME=ok\nAPP_DB__PORT: 5\n", 2),
+        ("APP_DB__PORT 5\n", 1),
+        ("# c\n-APP_DB__PORT=4\n", 2),
+    ],
+)
+def test_a_line_python_dotenv_cannot_read_is_an_error(tmp_path: Path, text: str, line: int) -> None:
+    path = write(tmp_path, text)
+    s = Settings()
+    with pytest.raises(vein.SourceError) as info:
+        s.update(vein.from_dotenv(path, "APP_"))
+    assert (info.value.line, info.value.column) == (line, 1)
+    assert s.db.port == 5432
+
+
+def test_lines_of_a_quoted_value_over_several_lines(tmp_path: Path) -> None:
+    path = write(tmp_path, 'APP_DB__PORT=3\nAPP_NAME="x\nAPP_DB__PORT=9"\n')
+    s = vein.load(Settings, vein.from_dotenv(path, "APP_"))
+    assert s.db.port == 3 and s.name == "x\nAPP_DB__PORT=9"
+    assert str(s.explain("db.port")) == f"{path}:1:1"
+
+
+def test_errors_of_reading_the_variables_point_into_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "APP_NAME=a\nAPP_DB__HOST=\n")
+    with pytest.raises(vein.ValidationError) as info:
+        vein.load(Settings, vein.from_dotenv(path, "APP_", empty="error"))
+    assert str(info.value.errors[0].source) == f"{path}:2:1"

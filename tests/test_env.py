@@ -862,3 +862,27 @@ class TestDictKeyVariables:
         (entry,) = info.value.errors
         assert entry.path == "features"
         assert "APP_FEATURES" in entry.message and "APP_FEATURES__C" in entry.message
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"APP_INNER": '{"opts": {"q": 1}}', "APP_INNER__OPTS__Z": "2"},
+        {"APP_INNER__OPTS__Z": "2", "APP_INNER": '{"opts": {"q": 1}}'},
+    ],
+)
+def test_a_section_given_whole_and_a_key_of_a_dict_below_it_is_an_error(environ) -> None:
+    """Whatever the order of the variables: never a result that depends on it."""
+
+    @vein.flow
+    class Inner:
+        opts: dict[str, int] = vein.field(factory=lambda: {"d": 1})
+
+    @vein.flow
+    class S:
+        inner: Inner = vein.field(factory=Inner)
+
+    with pytest.raises(vein.ValidationError) as info:
+        vein.load(S, vein.from_env("APP_", environ=environ))
+    message = info.value.errors[0].message
+    assert "APP_INNER " in message + " " and "APP_INNER__OPTS__Z" in message

@@ -788,3 +788,50 @@ class TestDynamicChildrenBelowDeclaredFields:
             t.holder.prefs.lo = 5
             raise RuntimeError
         assert t.holder.prefs.lo == 4
+
+
+class TestMappingsIntoAdoptedChildren:
+    """A mapping for a dynamic attribute that holds a flow object merges into that object
+    (like a nested section), never replacing it with a dict."""
+
+    @staticmethod
+    def make():
+        @vein.flow
+        class Prefs:
+            lo: int = 1
+            hi: int = 10
+
+            @vein.policy
+            def ordered(self) -> None:
+                if self.lo > self.hi:
+                    raise ValueError("lo above hi")
+
+        class Session(vein.Flow):
+            def __init__(self) -> None:
+                super().__init__()
+                self.user = "ann"
+                self.prefs = Prefs()
+
+        return Prefs, Session
+
+    def test_update_with_a_mapping(self) -> None:
+        Prefs, Session = self.make()
+        s = Session()
+        held = s.prefs
+        got = []
+        s.on_change(got.append)
+        s.update({"prefs": {"lo": 5}})
+        assert s.prefs is held and (s.prefs.lo, s.prefs.hi) == (5, 10)
+        assert [(c.path, c.old, c.new) for c in got] == [("prefs.lo", 1, 5)]
+        with pytest.raises(vein.ValidationError, match="lo above hi"):
+            s.update({"prefs": {"lo": 50}})
+        assert (s.prefs.lo, s.prefs.hi) == (5, 10)
+
+    def test_update_from_a_file(self, tmp_path) -> None:
+        Prefs, Session = self.make()
+        path = tmp_path / "s.yml"
+        path.write_text("user: bob\nprefs:\n  hi: 20\n", encoding="utf-8")
+        s = Session()
+        s.update(vein.from_yaml(path))
+        assert isinstance(s.prefs, Prefs) and (s.user, s.prefs.lo, s.prefs.hi) == ("bob", 1, 20)
+        assert str(s.explain("prefs.hi")).endswith("s.yml:3:3")

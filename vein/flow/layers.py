@@ -105,10 +105,12 @@ def _entry_of(exc: Any) -> ErrorEntry:
     return ErrorEntry(where, exc.message)
 
 
-def flatten(schema: Schema, doc: Document, errors: list[ErrorEntry], prefix: str = "") -> Flat:
+def flatten(
+    schema: Schema, doc: Document, errors: list[ErrorEntry], prefix: str = "", obj: Any = None
+) -> Flat:
     """Structure *doc* against *schema* into leaves: ``{dotted path: (value, provenance)}``."""
     out: Flat = {}
-    _flatten(schema, doc.data, doc, (), prefix, out, errors, 0)
+    _flatten(schema, doc.data, doc, (), prefix, out, errors, 0, obj)
     if doc.leaves:
         leaf_map = schema.leaf_map()
         for path, (raw, prov) in doc.leaves.items():
@@ -131,6 +133,7 @@ def _flatten(
     out: Flat,
     errors: list[ErrorEntry],
     depth: int,
+    obj: Any = None,
 ) -> None:
     if depth > MAX_DEPTH:
         errors.append(
@@ -160,6 +163,23 @@ def _flatten(
                             "of that name would hide; rename the key",
                             doc.locate(here),
                         )
+                    )
+                    continue
+                held = obj.__dict__.get(key) if obj is not None else None
+                if held is not None and hasattr(held, "_vein") and isinstance(raw, Mapping):
+                    # A flow object the attribute holds: the mapping merges into it, like
+                    # a nested section (its policies and events, nothing else replaced).
+                    child_schema = schema_of(type(held))
+                    _flatten(
+                        child_schema,
+                        raw,
+                        doc,
+                        here,
+                        f"{prefix}{key}.",
+                        out,
+                        errors,
+                        depth + 1,
+                        held,
                     )
                     continue
                 if runtime and _too_deep(raw, MAX_DEPTH - depth):
@@ -199,7 +219,10 @@ def _flatten(
                     )
                 )
                 continue
-            _flatten(schema_of(spec.nested), raw, doc, here, path + ".", out, errors, depth + 1)
+            child = getattr(obj, spec.name, None) if obj is not None else None
+            _flatten(
+                schema_of(spec.nested), raw, doc, here, path + ".", out, errors, depth + 1, child
+            )
             continue
         try:
             if runtime:
@@ -651,11 +674,11 @@ def update(obj: Any, sources: Iterable[Any]) -> list[Change]:
             if doc.text:
                 doc.current = current
                 doc.secret = is_secret
-            flat = flatten(schema, doc, errors, "")
+            flat = flatten(schema, doc, errors, "", obj)
             earlier.update((p, v[0]) for p, v in flat.items())
             entries.append((doc, flat))
     else:
-        entries = [(doc, flatten(schema, doc, errors, "")) for doc in docs]
+        entries = [(doc, flatten(schema, doc, errors, "", obj)) for doc in docs]
     if prefix:
         entries = [(doc, {prefix + p: v for p, v in flat.items()}) for doc, flat in entries]
         errors = [attrs.evolve(e, path=prefix + e.path) for e in errors]
@@ -1117,9 +1140,13 @@ def explain(obj: Any, path: str) -> Provenance:
         spec = schema.fields.get(part) or schema.by_key.get(part)
         is_last = i == len(parts) - 1
         if spec is None:
-            if schema.dynamic and is_last and part in getattr(target, "__dict__", {}):
+            held = getattr(target, "__dict__", {}).get(part, MISSING) if schema.dynamic else MISSING
+            if held is not MISSING and is_last:
                 provs = target._vein.prov
                 return provs.get(part, DEFAULT) if provs else DEFAULT
+            if held is not MISSING and _is_flow(held):  # a flow object a dynamic attribute holds
+                target = held
+                continue
             raise ValueError(
                 f"{type(obj).__name__} has no field {path!r}"
                 f"{did_you_mean(path, list(schema_of(type(obj)).all_paths()))}"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from ..errors import SourceError
+from ..errors import SourceError, ValidationError
 from ..flow.provenance import Provenance
 from .base import Document, FileSource
 from .env import EmptyPolicy, EnvSource
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DotenvSource", "from_dotenv"]
 
-_ASSIGNMENT = re.compile(r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.-]*)[ \t]*=", re.M)
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\Z")
 
 
 class DotenvSource(FileSource):
@@ -82,34 +82,59 @@ class DotenvSource(FileSource):
                     "reading .env files needs python-dotenv: pip install 'vein[dotenv]'",
                     source=self.display,
                 ) from None
+            from dotenv.parser import parse_stream
+
+            # python-dotenv skips a line it cannot parse with a log line only: here that
+            # is an error, with its place (a value silently left at its default is worse).
+            lines: dict[str, int] = {}
+            for binding in parse_stream(io.StringIO(text)):
+                line = binding.original.line
+                if binding.error or (binding.key is not None and not _NAME.match(binding.key)):
+                    self._digest = None
+                    what = binding.original.string.split("\n", 1)[0].split("=", 1)[0].strip()
+                    raise SourceError(
+                        f"cannot read this line of the .env file (expected NAME=value); "
+                        f"it starts with {what[:40]!r}",
+                        source=self.display,
+                        line=line,
+                        column=1,
+                    )
+                if binding.key is not None:
+                    lines[binding.key] = line  # the last assignment of a name counts
             values = dotenv_values(stream=io.StringIO(text), interpolate=self.interpolate)
             # A bare "NAME" line (no "=") has no value: it sets nothing.
             self._cached = {k: v for k, v in values.items() if v is not None}
-            self._lines = {}
-            for found in _ASSIGNMENT.finditer(text):
-                # The last assignment of a name is the one that counts (as in dotenv).
-                self._lines[found.group(1)] = text.count("\n", 0, found.start()) + 1
+            self._lines = lines
         self._env.environ = self._cached
-        doc = self._env.read(schema)
+        try:
+            doc = self._env.read(schema)
+        except ValidationError as exc:  # empty="error", two names for one field...
+            raise ValidationError(
+                [attrs.evolve(e, source=self._at(e.source)) for e in exc.errors]
+            ) from None
         return self._located(doc)
+
+    def _at(self, prov: Provenance | None) -> Provenance | None:
+        """An env provenance as the place of its variable in this file."""
+        if prov is None or prov.kind != "env":
+            return prov
+        var = prov.name
+        line = self._lines.get(var) if var is not None else None
+        return Provenance("file", self.display, line, 1 if line else None, self.key, var)
 
     def _located(self, doc: Document) -> Document:
         """The env document with every variable located at its line in the file."""
-        name, layer, lines = self.display, self.key, self._lines
-
-        def at(prov: Provenance) -> Provenance:
-            var = prov.name
-            line = lines.get(var) if var is not None else None
-            return Provenance("file", name, line, 1 if line else None, layer, var)
-
+        at = self._at
         env_locate = doc.locate
 
         def locate(path: tuple[str, ...]) -> Provenance:
-            return at(env_locate(path))
+            found = at(env_locate(path))
+            assert found is not None
+            return found
 
         leaves = doc.leaves
         if leaves:
-            leaves = {path: (raw, at(prov)) for path, (raw, prov) in leaves.items()}
+            leaves = {path: (raw, at(prov) or prov) for path, (raw, prov) in leaves.items()}
         return attrs.evolve(doc, locate=locate, leaves=leaves)
 
 

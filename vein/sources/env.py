@@ -165,6 +165,7 @@ class EnvSource:
         self.warnings = []
         errors: list[tuple[str, str]] = []
         patches: set[tuple[str, ...]] = set()
+        patch_vars: dict[tuple[str, ...], str] = {}  # a dict set key by key -> a variable
         whole: dict[tuple[str, ...], str] = {}  # a whole dict (or section) by one variable
         names = emap.names
         layer = self.key
@@ -182,8 +183,13 @@ class EnvSource:
                 kind, path, spec = entry
                 if not self._keep(var, value, spec, errors):
                     continue
-                if path in whole:
-                    errors.append((var, f"both {whole[path]} and {var} are set; remove one"))
+                # The dict itself, or a section above it, given whole (JSON) as well: which
+                # one was meant is not vein's to guess (the result would hang on the order).
+                owner = next(
+                    (whole[path[:i]] for i in range(len(path), 0, -1) if path[:i] in whole), None
+                )
+                if owner is not None:
+                    errors.append((var, f"both {owner} and {var} are set; remove one"))
                     continue
                 holder = _get_dict(data, path)
                 if holder is None:
@@ -192,10 +198,15 @@ class EnvSource:
                 where[(*path, sub.lower())] = var
                 where.setdefault(path, var)
                 patches.add(path)
+                patch_vars.setdefault(path, var)
                 continue
             kind, path, spec = entry
             if path in where and where[path] != var:
                 errors.append((var, f"both {where[path]} and {var} are set; remove one"))
+                continue
+            below = next((v for p, v in patch_vars.items() if p[: len(path)] == path), None)
+            if below is not None:
+                errors.append((var, f"both {below} and {var} are set; remove one"))
                 continue
             whole[path] = var
             if not self._keep(var, value, spec, errors):
