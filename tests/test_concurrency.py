@@ -582,3 +582,49 @@ class TestWeak:
         s.c0 = 10**9
         assert not escaped
         assert not (s._vein.subs or {}).get("c0")
+
+
+def test_readers_of_dynamic_state_and_config_never_fail_while_keys_come_and_go() -> None:
+    """Dumps, reprs and the mapping protocol copy the attribute dict in one step: a writer
+    adding and removing keys meanwhile cannot make them raise."""
+
+    class Session(vein.Flow):
+        def __init__(self) -> None:
+            super().__init__()
+            self.user = "u"
+
+    for obj in (Session(), vein.Config()):
+        stop = threading.Event()
+        failures: list[BaseException] = []
+
+        def churn(obj: Any = obj) -> None:
+            i = 0
+            while not stop.is_set():
+                name = f"k{i % 50}"
+                setattr(obj, name, i)
+                if i % 3 == 0:
+                    delattr(obj, name)
+                i += 1
+
+        def read(obj: Any = obj) -> None:
+            try:
+                for _ in range(300):
+                    vein.to_dict(obj)
+                    repr(obj)
+                    list(obj)
+                    len(obj)
+                    # (dict(obj) looks each key up after listing them: a key deleted in
+                    # between is a KeyError; snapshot() or to_dict() is the consistent view)
+            except BaseException as exc:  # any failure is the bug
+                failures.append(exc)
+
+        writer = threading.Thread(target=churn)
+        readers = [threading.Thread(target=read) for _ in range(2)]
+        writer.start()
+        for t in readers:
+            t.start()
+        for t in readers:
+            t.join(60)
+        stop.set()
+        writer.join(60)
+        assert not failures, failures[:3]

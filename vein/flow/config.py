@@ -387,7 +387,7 @@ class Config(Flow, metaclass=_ConfigMeta):
         from .dump import plain
 
         out: dict[str, Any] = {}
-        for key, value in self._data.items():
+        for key, value in list(self._data.items()):
             if isinstance(value, Config):
                 out[key] = value.to_dict(redact=redact)
             elif not redact:
@@ -616,7 +616,7 @@ def env_value(text: str, current: Any, layer: str | None = None) -> Any:
 
 def _filled_only_by(namespace: Config, layer: str) -> bool:
     """Did every value below *namespace* come from the layer *layer*?"""
-    for key, value in namespace._data.items():
+    for key, value in list(namespace._data.items()):
         if isinstance(value, Config):
             if not _filled_only_by(value, layer):
                 return False
@@ -715,7 +715,7 @@ class _Saved:
 
 
 def _export(cfg: Config) -> _Saved:
-    data = {k: _export(v) if isinstance(v, Config) else v for k, v in cfg._data.items()}
+    data = {k: _export(v) if isinstance(v, Config) else v for k, v in list(cfg._data.items())}
     return _Saved(data, sorted(cfg._secrets))
 
 
@@ -744,7 +744,7 @@ def _mark(cfg: Config, saved: _Saved) -> None:
 
 def _all_paths(cfg: Config, prefix: str = "") -> Iterator[str]:
     """Every leaf as a dotted path, for messages."""
-    for key, value in cfg._data.items():
+    for key, value in list(cfg._data.items()):
         if isinstance(value, Config):
             yield from _all_paths(value, f"{prefix}{key}.")
         else:
@@ -752,7 +752,7 @@ def _all_paths(cfg: Config, prefix: str = "") -> Iterator[str]:
 
 
 def _leaf_keys(cfg: Config, prefix: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
-    for key, value in cfg._data.items():
+    for key, value in list(cfg._data.items()):
         if isinstance(value, Config):
             yield from _leaf_keys(value, (*prefix, key))
         else:

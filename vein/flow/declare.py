@@ -411,7 +411,9 @@ def _dynamic(obj: Any) -> dict[str, Any]:
     d = getattr(obj, "__dict__", None)
     if not d:
         return {}
-    return {k: v for k, v in d.items() if not k.startswith("_")}
+    # list(): one C-level copy, so a writer adding an attribute meanwhile cannot make
+    # this reader fail ("dictionary changed size during iteration").
+    return {k: v for k, v in list(d.items()) if not k.startswith("_")}
 
 
 @functools.cache

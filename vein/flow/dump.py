@@ -58,7 +58,7 @@ def to_dict(obj: Any, *, redact: bool = False) -> dict[str, Any]:
                 raise self_containing(obj, name) from None
     if schema.dynamic:
         d = getattr(obj, "__dict__", {})
-        for key, value in d.items():
+        for key, value in list(d.items()):  # a writer may add one meanwhile
             if not key.startswith("_"):
                 try:
                     out[key] = plain(value, redact)
