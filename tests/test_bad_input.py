@@ -680,3 +680,28 @@ def test_first_writes_from_two_threads_share_one_tree(monkeypatch: pytest.Monkey
         s.database.host = "rolled-back"
         raise RuntimeError
     assert s.database.host == "child"
+
+
+@pytest.mark.parametrize("via", ["json", "env", "mapping"])
+def test_deep_data_into_an_any_field_is_refused_like_the_schema_less_config(
+    tmp_path: Path, via: str
+) -> None:
+    """600 levels under a dict[str, Any] field: refused when loaded (else every snapshot,
+    deepcopy and pickle after it would raise RecursionError)."""
+    import json
+
+    deep: Any = 1
+    for _ in range(600):
+        deep = {"a": deep}
+    s = Settings()
+    with pytest.raises(vein.ValidationError, match="nested deeper than"):
+        if via == "json":
+            path = tmp_path / "deep.json"
+            path.write_text(json.dumps({"data": deep}), encoding="utf-8")
+            s.update(vein.from_json(path))
+        elif via == "env":
+            s.update(vein.from_env("D_", environ={"D_DATA": json.dumps(deep)}))
+        else:
+            s.update({"data": deep})
+    assert s.data == {}
+    s.snapshot()

@@ -26,7 +26,7 @@ import attrs
 
 from ..errors import ErrorEntry, ValidationError, reason_of
 from ..structuring import ConversionError, is_null, structure_hook
-from .collections import copy_of, detach, reattach, wrap
+from .collections import copy_of, detach, held_elements, reattach, wrap
 from .events import MISSING, Change, emit
 from .provenance import DEFAULT, RUNTIME, Provenance
 from .schema import FieldSpec, Schema, did_you_mean, schema_of
@@ -116,7 +116,11 @@ def flatten(
         for path, (raw, prov) in doc.leaves.items():
             spec = leaf_map[path]
             try:
-                out[prefix + path] = (spec.structure(raw), prov)
+                value = spec.structure(raw)
+                if isinstance(value, Mapping | list | tuple) and _too_deep(value, MAX_DEPTH):
+                    errors.append(ErrorEntry(prefix + path, _TOO_DEEP, prov))
+                    continue
+                out[prefix + path] = (value, prov)
             except ConversionError as exc:
                 errors.append(
                     ErrorEntry(prefix + path + exc.subpath, exc.render(spec.secret), prov)
@@ -240,6 +244,11 @@ def _flatten(
         except ConversionError as exc:
             where = _locate_inside(doc, here, exc.subpath)
             errors.append(ErrorEntry(path + exc.subpath, exc.render(spec.secret), where))
+            continue
+        if isinstance(value, Mapping | list | tuple) and _too_deep(value, MAX_DEPTH - depth):
+            # An Any/dict[str, Any] field takes any data: held to the same depth as the
+            # schema-less config, or every later snapshot, copy and pickle would fail.
+            errors.append(ErrorEntry(path, _TOO_DEEP, doc.locate(here)))
             continue
         if doc.patches and here in doc.patches and isinstance(value, dict):
             value = Patch(value)
@@ -655,7 +664,9 @@ def update(obj: Any, sources: Iterable[Any]) -> list[Change]:
     schema = schema_of(type(obj))
     node: Node = obj._vein
     tree = node.tree or node.find_tree()
-    prefix = node.path_prefix()
+    # Paths from the root -- or from the nearest list/dict element, whose tree keeps the
+    # layers of updates made below it (vein.flow.state.ElementTree).
+    top, prefix = node.layer_root()
     docs = read_documents(sources, schema)
     errors: list[ErrorEntry] = []
     if schema.open:
@@ -684,10 +695,10 @@ def update(obj: Any, sources: Iterable[Any]) -> list[Change]:
         errors = [attrs.evolve(e, path=prefix + e.path) for e in errors]
     # No early exit on conversion errors: planning and validating change nothing, and the
     # validators' verdicts on the other values belong in the same report.
-    root = tree.root.obj
+    root = top.obj
     targets: _Targets = getattr(type(root), "__vein_targets__", _Targets)(root)
     with tree.lock:
-        layers = tree.layers
+        layers = (top.tree or top.find_tree()).layers
         planned, new_flats, order = _plan(layers, targets, schema_of(type(root)), entries)
         final = _validate(targets, planned, errors)
         if errors:
@@ -706,7 +717,9 @@ def update(obj: Any, sources: Iterable[Any]) -> list[Change]:
                 tree.version += 1  # what readers saw meanwhile (snapshots, computed) is stale
                 raise
         if batch is not None:  # the batch's rollback must restore the layers too
-            batch.keep_layers({k: layers[k].flat if k in layers else None for k in new_flats})
+            batch.keep_layers(
+                {k: layers[k].flat if k in layers else None for k in new_flats}, layers
+            )
         for k in order:
             if k in new_flats:
                 if k in layers:
@@ -898,6 +911,9 @@ def forget_tree(obj: Any) -> None:
         node.tree = None
         schema = schema_of(type(current))
         stack.extend(c for c in (getattr(current, n, None) for n in schema.nested) if c is not None)
+        for name, spec in schema.fields.items():
+            if spec.collection:  # the flow objects a list or dict field holds as elements
+                stack.extend(held_elements(getattr(current, name, None)))
         if schema.dynamic:
             d = getattr(current, "__dict__", None) or {}
             stack.extend(v for v in d.values() if _is_flow(v) and v._vein.parent is node)
