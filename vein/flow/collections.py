@@ -5,13 +5,24 @@ element type and fires a :class:`vein.Change` on the field's path (old: a copy o
 collection before, new: a copy after), with the same locking, batch and policy rules as an
 assignment.  The containers are subclasses of ``list``/``dict``/``set``: they compare equal
 to plain ones, and pickle, copy and dump (``to_dict``) as plain containers.
+
+Flow objects held by a list or dict field whose element type names a flow class
+(``list[Line]``, ``dict[str, Line | None]``) belong to the owner's tree, like a nested
+section: a write inside one (``cart.lines[0].qty = 1``) runs under the tree's lock, joins
+its batch, runs its policies, bumps the container's revision and reaches the owner's
+subscribers as ``lines[0].qty``.  An element that already belongs somewhere else (another
+tree, another field, or this container a second time) is copied on insertion, as
+``_adopt`` copies a nested object that has a parent; one that leaves the container is
+released (a tree of its own again).  Sets never adopt their elements (docs/collections.md).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+import types
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, SupportsIndex, get_args, get_origin
+from typing import TYPE_CHECKING, Any, SupportsIndex, Union, get_args, get_origin
 
 from ..structuring import ConversionError, runtime_check
 from .events import emit
@@ -28,6 +39,8 @@ __all__ = [
     "collection_kind",
     "copy_of",
     "detach",
+    "element_classes",
+    "held_elements",
     "reattach",
     "revision",
     "wrap",
@@ -46,7 +59,8 @@ def collection_kind(tp: Any) -> str | None:
 
 
 #: ``_owner``: the flow object, the field's spec, the element check, the key check (dicts),
-#: whether the field is read-only, and the field's own ``validator=`` (or ``None``).
+#: whether the field is read-only, the field's own ``validator=`` (or ``None``), and
+#: whether its elements may be flow objects (they then belong to the owner's tree).
 Owner = tuple[
     Any,
     "FieldSpec",
@@ -54,7 +68,100 @@ Owner = tuple[
     "Callable[[Any], Any] | None",
     bool,
     "Callable[[Any, Any, Any], Any] | None",
+    bool,
 ]
+
+
+def _flow_classes(tp: Any) -> tuple[type, ...]:
+    """The flow classes an element annotation names (itself, or members of a union)."""
+    from .declare import Flow
+
+    if isinstance(tp, type):
+        return (tp,) if issubclass(tp, Flow) else ()
+    if get_origin(tp) in (Union, types.UnionType):
+        return tuple(c for a in get_args(tp) for c in _flow_classes(a))
+    return ()
+
+
+@functools.cache
+def _element_classes(tp: Any, kind: str | None) -> tuple[type, ...]:
+    args = get_args(tp)
+    if kind == "list" and args:
+        return _flow_classes(args[0])
+    if kind == "dict" and len(args) > 1:
+        return _flow_classes(args[1])
+    return ()  # sets (flow objects are unhashable), and unparameterised containers
+
+
+def element_classes(spec: FieldSpec) -> tuple[type, ...]:
+    """The flow classes whose instances field *spec*'s list or dict holds as its elements.
+
+    Decided by the declared element type, once per type: ``list[Any]`` or a bare ``list``
+    holding flow objects keeps them as plain values (no adoption, no cost).
+    """
+    try:
+        return _element_classes(spec.type, spec.collection)
+    except TypeError:  # an unhashable annotation (Annotated metadata): not cached
+        return _element_classes.__wrapped__(spec.type, spec.collection)
+
+
+def _is_flow(value: Any) -> bool:
+    return hasattr(value, "_vein") and not isinstance(value, type)
+
+
+def _link(container: Any, value: Any) -> Any:
+    """Make flow object *value* an element of *container*; return what is to be stored.
+
+    *value* itself when it is free (no parent, or a link left by a container that was
+    never stored); a deep copy when it belongs elsewhere or is the owner or an ancestor.
+    """
+    from .state import held
+
+    owner = container._owner
+    node = owner[0]._vein
+    cnode = value._vein
+    if cnode.box is container:
+        return value
+    if cnode.box is not None and not held(cnode):
+        cnode.parent, cnode.name, cnode.box = None, "", None
+    ancestor = node
+    while ancestor is not None and ancestor is not cnode:
+        ancestor = ancestor.parent
+    if cnode.parent is not None or ancestor is not None:
+        value = copy.deepcopy(value)
+        cnode = value._vein
+    cnode.parent, cnode.name, cnode.box = node, owner[1].name, container
+    if cnode.tree is not None:
+        from .layers import forget_tree
+
+        forget_tree(value)  # it was a tree of its own: the one cached below it is stale
+    # A class the declaration did not foresee (a subclass) may bring policies of its own.
+    t = node
+    while t is not None and t.tree is None:
+        t = t.parent
+    if t is not None and t.tree is not None and t.tree.policies_on is None:
+        from .txn import PolicyRunner, tree_has_policies
+
+        if tree_has_policies(value):
+            t.tree.policies_on = PolicyRunner()
+    return value
+
+
+def _release(container: Any, value: Any) -> None:
+    """*value* left *container*: it is a tree of its own again."""
+    cnode = value._vein
+    if cnode.box is container:
+        cnode.parent, cnode.name, cnode.box = None, "", None
+        from .layers import forget_tree
+
+        forget_tree(value)
+
+
+def held_elements(value: Any) -> list[Any]:
+    """The flow objects *value* (an evented container) holds as its elements."""
+    if not isinstance(value, EventedList | EventedDict):
+        return []
+    return [v for v in value._values() if _is_flow(v) and v._vein.box is value]
 
 
 def _heard(node: Node) -> bool:
@@ -91,10 +198,57 @@ class _Owned:
     def _restore_contents(self, contents: Any) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def _values(self) -> list[Any]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _items(self) -> list[tuple[Any, Any]]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _put(self, where: Any, value: Any) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
     def _reset(self, contents: Any) -> None:
         """Put *contents* back (a rollback): a change that no event announces."""
+        owner = self._owner
+        before = self._values() if owner is not None and owner[6] else None
         self._restore_contents(contents)
+        if before is not None:
+            self._settle(before)
         self._rev += 1  # type: ignore[misc]  # the concrete containers have the slot
+
+    def _settle(self, before: Iterable[Any], keep: Any = None, take: Any = None) -> None:
+        """After a change of the contents: link the flow elements, release the ones gone.
+
+        An object held twice keeps its first place; the later ones get copies.  *keep*:
+        a container whose elements are left as they are (the one a new container is about
+        to replace: ``detach`` moves them once the new one is stored).  *take*: a
+        container whose elements move here.
+        """
+        seen: set[int] = set()
+        for where, v in self._items():
+            if not _is_flow(v):
+                continue
+            box = v._vein.box
+            if id(v) in seen:
+                v = copy.deepcopy(v)
+                self._put(where, v)
+                box = None
+            if box is not self and (keep is None or box is not keep):
+                if take is not None and box is take:
+                    v._vein.box = self
+                    if v._vein.tree is not None:
+                        from .layers import forget_tree
+
+                        forget_tree(v)  # its ElementTree bumped the old container
+                else:
+                    linked = _link(self, v)
+                    if linked is not v:
+                        self._put(where, linked)
+                        v = linked
+            seen.add(id(v))
+        for v in before:
+            if _is_flow(v) and id(v) not in seen:
+                _release(self, v)
 
     def _elem(self, value: Any, where: Any = _NOWHERE) -> Any:
         """Check an element; *where* (a list index or a dict key) is named if it fails."""
@@ -138,6 +292,8 @@ class _Owned:
         node = obj._vein
         tree = node.tree or node.find_tree()
         name = spec.name
+        if owner[6]:
+            return self._commit_elements(mutate, tree)
         with tree.lock:
             if owner[4]:
                 from .write import readonly_error
@@ -198,6 +354,77 @@ class _Owned:
             emit(node, name, old, new, RUNTIME, spec.secret)
         return result
 
+    def _commit_elements(self, mutate: Callable[[Any], Any], tree: Any) -> Any:
+        """``_commit`` for a container of flow objects: every change links and releases.
+
+        No shortcut by what the caller guessed: an equal element may be another object,
+        which must be linked (and the one it replaces released) all the same.
+        """
+        owner = self._owner
+        assert owner is not None
+        obj, spec = owner[0], owner[1]
+        node = obj._vein
+        name = spec.name
+        with tree.lock:
+            if owner[4]:
+                from .write import readonly_error
+
+                raise readonly_error(obj, spec)
+            old = self._plain()
+            validator = owner[5]
+            if validator is None:
+                result = mutate(self)
+            else:
+                new = self._plain()
+                result = mutate(new)
+                if _equal(old, new) and all(map(_is, _vals(old), _vals(new))):
+                    return result
+                try:
+                    validator(obj, spec.attribute, new)
+                except Exception as exc:
+                    from .write import validator_error
+
+                    raise validator_error(obj, spec, exc) from None
+                self._restore_contents(new)
+            self._settle(_vals(old))
+            new = self._plain()
+            if _equal(old, new):
+                return result  # the same values (perhaps other, equal objects): no change
+            self._rev += 1  # type: ignore[misc]
+            tree.version += 1
+            if tree.batch is not None:
+                tree.batch.record(obj, node, name, old, new, RUNTIME, spec.secret)
+                return result
+            if tree.policies_on is not None:
+                try:
+                    tree.policies_on.check((node,))
+                except BaseException:
+                    self._reset(old)
+                    tree.version += 1  # what readers saw meanwhile (snapshots, computed) is stale
+                    raise
+            provs = node.prov
+            if provs is None:
+                provs = node.prov = {}
+            provs[name] = RUNTIME
+        if node.subs is not None or node.parent is not None:
+            emit(node, name, old, new, RUNTIME, spec.secret)
+        return result
+
+
+def _vals(contents: Any) -> Iterable[Any]:
+    return contents.values() if isinstance(contents, dict) else contents
+
+
+def _is(a: Any, b: Any) -> bool:
+    return a is b
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
 
 class EventedList(list[Any], _Owned):
     """A list field's value: in-place changes are validated and evented."""
@@ -214,6 +441,15 @@ class EventedList(list[Any], _Owned):
 
     def _restore_contents(self, contents: Any) -> None:
         list.__init__(self, contents)
+
+    def _values(self) -> list[Any]:
+        return list(self)
+
+    def _items(self) -> list[tuple[Any, Any]]:
+        return list(enumerate(self))
+
+    def _put(self, where: Any, value: Any) -> None:
+        list.__setitem__(self, where, value)
 
     def append(self, value: Any) -> None:
         value = self._elem(value, len(self))
@@ -296,6 +532,15 @@ class EventedDict(dict[Any, Any], _Owned):
     def _restore_contents(self, contents: Any) -> None:
         dict.clear(self)
         dict.update(self, contents)
+
+    def _values(self) -> list[Any]:
+        return list(dict.values(self))
+
+    def _items(self) -> list[tuple[Any, Any]]:
+        return list(dict.items(self))
+
+    def _put(self, where: Any, value: Any) -> None:
+        dict.__setitem__(self, where, value)
 
     def __setitem__(self, key: Any, value: Any) -> None:
         key = self._key(key)
@@ -458,17 +703,45 @@ def revision(value: Any) -> int | None:
 
 
 def detach(value: Any) -> None:
-    """A container replaced by another: later changes to it no longer reach the field."""
+    """A container replaced by another: later changes to it no longer reach the field.
+
+    Its flow elements that the new value of the field holds move there; the others are
+    released (trees of their own again).
+    """
     if isinstance(value, _Owned):
+        owner = value._owner
         value._owner = None  # type: ignore[misc]  # the concrete containers have the slot
+        if owner is not None and owner[6]:
+            current = getattr(owner[0], owner[1].name, None)
+            if isinstance(current, _Owned) and current._owner is not None:
+                current._settle((), take=value)
+            for v in value._values():
+                if _is_flow(v):
+                    _release(value, v)
 
 
 def reattach(obj: Any, spec: FieldSpec, value: Any) -> Any:
     """Put a container back in its field (a rollback): the same object reports again."""
     if isinstance(value, _Owned) and value._owner is None:
-        value._owner = _owner_of(obj, spec)  # type: ignore[misc]
+        value._owner = owner = _owner_of(obj, spec)  # type: ignore[misc]
+        if owner[6]:
+            _settle_new(obj, spec, value)
         return value
     return wrap(obj, spec, value)
+
+
+def _settle_new(obj: Any, spec: FieldSpec, new: Any) -> None:
+    """Link the flow elements of *new*, about to be stored in field *spec* of *obj*.
+
+    The elements of the container it replaces are left to ``detach`` (run once *new* is
+    stored): if the store does not happen (an equal value), they stay where they are.
+    """
+    try:
+        current = object.__getattribute__(obj, spec.name)
+    except AttributeError:
+        current = None
+    keep = current if isinstance(current, _Owned) and current is not new else None
+    new._settle((), keep=keep)
 
 
 _CLASSES: dict[str, type[Any]] = {"list": EventedList, "dict": EventedDict, "set": EventedSet}
@@ -485,7 +758,9 @@ def wrap(obj: Any, spec: FieldSpec, value: Any) -> Any:
     if not isinstance(value, list | dict | set):
         return value
     new = cls(value)
-    new._owner = _owner_of(obj, spec)
+    new._owner = owner = _owner_of(obj, spec)
+    if owner[6]:
+        _settle_new(obj, spec, new)
     return new
 
 
@@ -499,7 +774,7 @@ def _owner_of(obj: Any, spec: FieldSpec) -> Owner:
 
             raise readonly_error(obj, spec)
 
-        return (obj, spec, refuse, refuse, True, None)
+        return (obj, spec, refuse, refuse, True, None, bool(element_classes(spec)))
     # Converters are not run: they turn a whole assigned value into another one, which an
     # in-place change of the stored container must not do (docs/collections.md).
     validator = spec.attribute.validator
@@ -507,5 +782,14 @@ def _owner_of(obj: Any, spec: FieldSpec) -> Owner:
     if spec.collection == "dict":
         kcheck = runtime_check(args[0])[1] if args else None
         vcheck = runtime_check(args[1])[1] if len(args) > 1 else None
-        return (obj, spec, vcheck, kcheck, False, validator)
-    return (obj, spec, runtime_check(args[0])[1] if args else None, None, False, validator)
+        return (obj, spec, vcheck, kcheck, False, validator, bool(element_classes(spec)))
+    elements = bool(element_classes(spec))
+    return (
+        obj,
+        spec,
+        runtime_check(args[0])[1] if args else None,
+        None,
+        False,
+        validator,
+        elements,
+    )

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, overload
 from .collections import revision
 from .events import MISSING, Change, emit, subscribe
 from .schema import schema_of
+from .state import element_key
 
 if TYPE_CHECKING:
     from .state import Node
@@ -174,11 +175,17 @@ def _listened(node: Node, name: str) -> bool:
             for key, group in subs.items():
                 if all(s.internal for s in group):
                     continue
-                if key == "*" or key == path or path.startswith(key + "."):
+                if key == "*" or key == path or path.startswith((key + ".", key + "[")):
                     return True
         if n.parent is None:
             return False
-        path = f"{n.name}.{path}"
+        if n.box is None:
+            path = f"{n.name}.{path}"
+        else:  # an element of a list/dict field: ``lines[0].total``
+            place = element_key(n)
+            if place is None:
+                return False
+            path = f"{n.name}{place}.{path}"
         n = n.parent
     return False
 

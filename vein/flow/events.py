@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 from .provenance import Provenance
+from .state import element_key
 
 if TYPE_CHECKING:
     from .state import Node
@@ -283,19 +284,20 @@ def _matching(
     """The subscriptions of one node that hear a change at *path*, in subscription order."""
     found = subs.get(path)
     star = subs.get("*")
-    if "." not in path:  # the common case: a field of this very object
+    if "." not in path and "[" not in path:  # the common case: a field of this very object
         if found is None:
             return star
         if star is None:
             return found
         return sorted(found + star, key=_seq_of)
     groups = [found] if found else []
-    i = path.rfind(".")
+    # Subtrees end at a dot or, for an element of a list/dict field, at its ``[index]``.
+    i = max(path.rfind("."), path.rfind("["))
     while i > 0:
         group = subs.get(path[:i])
         if group:
             groups.append(group)
-        i = path.rfind(".", 0, i)
+        i = max(path.rfind(".", 0, i), path.rfind("[", 0, i))
     if star:
         groups.append(star)
     if not groups:
@@ -361,8 +363,28 @@ def emit(node: Node, name: str, old: Any, new: Any, source: Provenance, secret: 
         parent = n.parent
         if parent is None:
             return
-        path = n.name + "." + path
+        if n.box is None:
+            path = n.name + "." + path
+        else:
+            # An element of a list/dict field: its place is found (by identity) only when
+            # somebody above listens; one no longer held tells nobody above.
+            if not _heard(parent):
+                return
+            key = element_key(n)
+            if key is None:
+                return
+            path = n.name + key + "." + path
         n = parent
+
+
+def _heard(node: Node) -> bool:
+    """Does *node* or an ancestor have subscribers?"""
+    n: Node | None = node
+    while n is not None:
+        if n.subs is not None:
+            return True
+        n = n.parent
+    return False
 
 
 def emit_changes(node: Node, changes: list[tuple[Node, str, Any, Any, Provenance, bool]]) -> None:

@@ -23,6 +23,7 @@ from .computed import CLASS, COMPUTED, METHOD, PROPERTY, class_attr
 from .dump import REDACTED, plain, self_containing
 from .events import MISSING
 from .schema import did_you_mean, schema_of
+from .state import element_slot
 
 __all__ = ["FrozenDict", "Snapshot", "batch_base", "take_snapshot"]
 
@@ -459,14 +460,21 @@ def _committed(base: Snapshot | None, node: Any) -> Snapshot | None:
     """*node*'s part of the snapshot a batch kept of the committed state (if it has one)."""
     if base is None:
         return None
-    names = []
+    steps: list[tuple[str, tuple[Any] | None]] = []
     n = node
     while n.parent is not None:
-        names.append(n.name)
+        # An element of a list/dict field: its place there now (a tuple or FrozenDict
+        # in the base; a place the batch changed gives another element, or nothing).
+        steps.append((n.name, None if n.box is None else element_slot(n) or ("\0",)))
         n = n.parent
     snap: Any = base
-    for name in reversed(names):
+    for name, slot in reversed(steps):
         snap = snap.__dict__.get(name) if isinstance(snap, Snapshot) else None
+        if slot is not None:
+            try:
+                snap = snap[slot[0]] if isinstance(snap, tuple | FrozenDict) else None
+            except (IndexError, KeyError, TypeError):
+                snap = None
     return snap if isinstance(snap, Snapshot) else None
 
 

@@ -20,11 +20,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from ..errors import ErrorEntry, ValidationError, VeinError
-from .collections import copy_of, detach, reattach
+from .collections import copy_of, detach, element_classes, held_elements, reattach
 from .events import MISSING, emit
 from .provenance import DEFAULT, Provenance
 from .schema import schema_of
 from .snapshot import batch_base
+from .state import touch_boxes
 
 if TYPE_CHECKING:
     from .state import Node, Tree
@@ -68,18 +69,35 @@ def policies_of(cls: type) -> tuple[Callable[[Any], Any], ...]:
     return tuple(seen.values())
 
 
-@functools.cache
-def _class_tree_has_policies(cls: type) -> bool:
+_tree_policies: dict[type, bool] = {}
+
+
+def _class_tree_has_policies(cls: type, visiting: frozenset[type] = frozenset()) -> bool:
+    """Do *cls* or the classes below it (nested sections, list/dict elements) declare any?
+
+    Cached per class.  Elements may be of the class itself (a tree of ``Item`` with
+    ``children: list[Item]``): a class already being looked at counts as none here.
+    """
+    found = _tree_policies.get(cls)
+    if found is not None:
+        return found
     if policies_of(cls):
+        _tree_policies[cls] = True
         return True
     try:
         schema = schema_of(cls)
     except TypeError:
         return False
-    return any(
-        spec.nested is not None and _class_tree_has_policies(spec.nested)
-        for spec in schema.fields.values()
-    )
+    visiting = visiting | {cls}
+    below = [spec.nested for spec in schema.fields.values() if spec.nested is not None]
+    below += [
+        c for spec in schema.fields.values() if spec.collection for c in element_classes(spec)
+    ]
+    found = any(c not in visiting and _class_tree_has_policies(c, visiting) for c in below)
+    if found or not visiting - {cls}:
+        # A verdict reached while an enclosing class was still open may have skipped it.
+        _tree_policies[cls] = found
+    return found
 
 
 @functools.cache
@@ -111,6 +129,9 @@ def tree_has_policies(obj: Any) -> bool:
             continue
         schema = schema_of(cls)
         stack.extend(c for c in (getattr(current, n, None) for n in schema.nested) if c is not None)
+        for name, spec in schema.fields.items():
+            if spec.collection:
+                stack.extend(held_elements(getattr(current, name, None)))
         if schema.dynamic:
             d = getattr(current, "__dict__", None) or {}
             stack.extend(v for v in d.values() if hasattr(v, "_vein") and not isinstance(v, type))
@@ -336,17 +357,20 @@ class Batch:
         # while it is open (they never wait for it).
         self.base = base
         self.log: list[Entry] = []
-        # (layer key, its flat before an update of the batch, None if it was new): undone too
-        self.layer_log: list[tuple[str, Any]] = []
+        # (layers, a key, its flat before an update of the batch, None if it was new): undone
+        # too.  The layers are those of the tree the update ran on: an update on an element
+        # of a list/dict field keeps its own (vein.flow.state.ElementTree).
+        self.layer_log: list[tuple[dict[str, Any], str, Any]] = []
         self.marks: list[tuple[int, int]] = []
 
     def mark(self) -> tuple[int, int]:
         """A savepoint: where the logs stand now."""
         return len(self.log), len(self.layer_log)
 
-    def keep_layers(self, before: dict[str, Any]) -> None:
+    def keep_layers(self, before: dict[str, Any], layers: dict[str, Any] | None = None) -> None:
         """Remember the layers an ``update`` inside the batch is about to change."""
-        self.layer_log.extend(before.items())
+        where = self.tree.layers if layers is None else layers
+        self.layer_log.extend((where, k, flat) for k, flat in before.items())
 
     def record(
         self,
@@ -383,12 +407,15 @@ class Batch:
 
     def rollback(self, mark: tuple[int, int] = (0, 0)) -> None:
         at, layers_at = mark
+        touched: dict[int, Node] = {}
         for obj, node, name, old, old_prov, _new, _prov, _secret in reversed(self.log[at:]):
             _restore(obj, name, old)
             _restore_prov(node, name, old_prov)
+            touched[id(node)] = node
+        for node in touched.values():
+            touch_boxes(node)  # values inside list/dict elements: their containers changed
         del self.log[at:]
-        layers = self.tree.layers
-        for key, flat in reversed(self.layer_log[layers_at:]):
+        for layers, key, flat in reversed(self.layer_log[layers_at:]):
             if flat is None:
                 layers.pop(key, None)  # first applied inside: forgotten
             else:
