@@ -752,3 +752,34 @@ def test_a_nested_class_with_a_field_sources_cannot_build() -> None:
     assert b.many[0].addr == ipaddress.IPv4Address("10.0.0.2")
     with pytest.raises(vein.ValidationError, match="cannot build this type"):
         b.update({"many": [{"addr": "10.0.0.3"}]})
+
+
+@vein.flow
+class _Node:
+    name: str = ""
+    children: list[_Node] = vein.field(factory=list)
+    hint: _Node | None = None
+
+
+@vein.flow
+class _Ping:
+    pongs: list[_Pong] = vein.field(factory=list)
+
+
+@vein.flow
+class _Pong:
+    pings: list[_Ping] = vein.field(factory=list)
+    n: int | str = 0
+
+
+def test_recursive_classes_load_and_report_errors_inside() -> None:
+    data = {"name": "a", "children": [{"name": "b", "children": [{"name": "c", "hint": {"name": "h"}}]}]}
+    tree = vein.load(_Node, vein.from_dict(data, name="d"))
+    assert tree.children[0].children[0].hint is not None
+    assert tree.children[0].children[0].hint.name == "h"
+    assert vein.to_dict(tree)["children"][0]["children"][0]["name"] == "c"
+    with pytest.raises(vein.ValidationError) as info:
+        vein.load(_Node, vein.from_dict({"children": [{"children": [{"nam": 1}]}]}, name="d"))
+    assert info.value.errors[0].path == "children[0].children[0].nam"
+    ping = vein.load(_Ping, vein.from_dict({"pongs": [{"pings": [{"pongs": [{"n": "5"}]}]}]}, name="d"))
+    assert ping.pongs[0].pings[0].pongs[0].n == 5

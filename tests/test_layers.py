@@ -903,7 +903,7 @@ class TestHardening:
         assert {e.path for e in info.value.errors} == {
             "entries[0].extra",
             "by_name.k.extra",
-            "maybe",  # a union says which member it expected, not which key is extra
+            "maybe.extra",  # an optional class says which key is extra
         }
 
     def test_unknown_key_inside_a_list_has_did_you_mean_and_its_line(self, tmp_path) -> None:
@@ -1017,3 +1017,23 @@ def test_a_refused_required_value_is_not_also_reported_missing() -> None:
     assert set(messages) == {"retries", "name"}
     assert messages["retries"].startswith("expected an integer")
     assert messages["name"].startswith("required")
+
+
+def test_an_optional_class_says_what_is_wrong_inside_the_mapping() -> None:
+    @vein.flow
+    class Cred:
+        user: str = ""
+        pin: int = 0
+
+    @vein.flow
+    class S:
+        maybe: Cred | None = None
+
+    with pytest.raises(vein.ValidationError) as info:
+        vein.load(S, vein.from_dict({"maybe": {"usr": "a"}}, name="d"))
+    (entry,) = info.value.errors
+    assert (entry.path, entry.message) == ("maybe.usr", "unknown key (did you mean 'user'?)")
+    with pytest.raises(vein.ValidationError) as info:
+        vein.load(S, vein.from_dict({"maybe": {"pin": "x"}}, name="d"))
+    assert info.value.errors[0].path == "maybe.pin"
+    assert vein.load(S, vein.from_dict({"maybe": None}, name="d")).maybe is None

@@ -552,14 +552,26 @@ def _union_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
     expected = describe_type(tp)
     hide = has_secret(tp)
 
+    classes = [m for m in members if isinstance(m, type) and attrs.has(m)]
+    # ``Cred | None`` given a mapping: what is wrong inside it (an unknown key, a bad
+    # value) says more than "expected a mapping for Cred or null".
+    only_class = classes[0] if len(classes) == 1 else None
+
     def union(value: Any, _: Any) -> Any:
         if nullable and is_null(value):
             return None
+        inner: ConversionError | None = None
         for hook, member in hooks:
             try:
                 return hook(value, member)
-            except (ConversionError, ValueError, TypeError, cattrs.BaseValidationError):
+            except ConversionError as exc:
+                if member is only_class and isinstance(value, Mapping):
+                    inner = exc
                 continue
+            except (ValueError, TypeError, cattrs.BaseValidationError):
+                continue
+        if inner is not None:
+            raise inner
         raise ConversionError(expected, value, hidden=hide)
 
     return union
@@ -602,7 +614,39 @@ def _hiding(hook: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     return secret_hook
 
 
+#: The classes whose hooks are being built (by this thread: hooks are built under the GIL
+#: at class creation or first use), so that a class reached again is not built again.
+_BUILDING: set[Any] = set()
+
+
+def _mentions(tp: Any, classes: set[Any]) -> bool:
+    """Does the type expression *tp* name one of *classes* (``list[Item] | None``)?"""
+    if tp in classes:
+        return True
+    return any(_mentions(a, classes) for a in get_args(tp) if a is not Ellipsis)
+
+
+def _lazy(conv: cattrs.Converter, tp: Any) -> Callable[[Any, Any], Any]:
+    """The hook for *tp*, built the first time it is used."""
+    found: list[Callable[[Any, Any], Any]] = []
+
+    def lazy(value: Any, t: Any) -> Any:
+        if not found:
+            found.append(_fresh(conv, tp))
+        return found[0](value, t)
+
+    return lazy
+
+
 def _attrs_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    _BUILDING.add(tp)
+    try:
+        return _attrs_hook_of(tp, conv)
+    finally:
+        _BUILDING.discard(tp)
+
+
+def _attrs_hook_of(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
     from .flow.fields import info_of
 
     # vein.field(key=...): the class is read by its keys in files (``"class"``, ``"a-b"``).
@@ -612,7 +656,12 @@ def _attrs_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
         options: dict[str, Any] = {}
         if info.key is not None and info.key != a.name:
             options["rename"] = info.key
-        if _holds_union(a.type):
+        if _mentions(a.type, _BUILDING):
+            # ``children: list[Item]`` inside Item (or a class that leads back to one being
+            # built): the hook is built on first use, when the classes are complete.
+            if _holds_union(a.type) or info.secret:
+                options["struct_hook"] = _lazy(conv, a.type)
+        elif _holds_union(a.type):
             options["struct_hook"] = _fresh(conv, a.type)
         elif a.type is not None and not isinstance(a.type, str):
             try:
@@ -808,6 +857,10 @@ def _fresh(conv: cattrs.Converter, tp: Any) -> Callable[[Any, Any], Any]:
     """The hook for *tp*, built here (not taken from cattrs' dispatch cache) when a union
     is inside it: the cache keys by type equality, and ``list[int | str]`` equals
     ``list[str | int]``, whose union rule (declaration order) differs."""
+    if _BUILDING and _mentions(tp, _BUILDING):
+        # A class whose hook is being built, reached again (``children: list[Item]``):
+        # its hook exists once that build is done -- look it up then.
+        return _lazy(conv, tp)
     if _is_union(tp):
         return _union_hook(tp, conv)
     if _holds_union(tp):
