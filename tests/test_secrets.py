@@ -625,3 +625,44 @@ class TestFailingErrorHandlers:
         watcher.stop()
         assert "watch on_error handler failed" in caplog.text and "echo" in caplog.text
         assert_hidden(caplog.text + "".join(r.getMessage() for r in caplog.records), TOKEN)
+
+
+class TestSecretLookingKeysInPlainValues:
+    """Schema-less values (and dict fields) may hold a secret-looking key at any depth."""
+
+    SECRET = "pw-Deep-88172"
+
+    def test_change_of_a_config_value(self) -> None:
+        c = vein.Config()
+        got = []
+        c.on_change(got.append)
+        c.users = [{"name": "a", "password": self.SECRET}]
+        (change,) = got
+        assert change.new[0]["password"] == self.SECRET  # the value itself is whole
+        assert_hidden(repr(change) + str(change), self.SECRET)
+        assert "'name': 'a'" in repr(change)
+
+    def test_env_text_holding_a_secret_key(self) -> None:
+        c = vein.Config()
+        c.users = [{"name": "a"}]
+        bad = json.dumps([{"name": "b", "password": self.SECRET}])[:-1]  # broken JSON
+        with pytest.raises(vein.ValidationError) as info:
+            c.update(vein.from_env("APP_", environ={"APP_USERS": bad}))
+        assert_hidden(everything_about(info.value), self.SECRET)
+
+    def test_vein_watch_prints_plain_values_masked(self) -> None:
+        import io
+
+        from vein.cli import _WatchPrinter
+
+        out, err = io.StringIO(), io.StringIO()
+        printer = _WatchPrinter(out, err, show_secrets=False)
+        c = vein.Config()
+        c.on_change(printer.change)
+        c.users = [{"name": "a", "password": self.SECRET}]
+        assert "users:" in out.getvalue() and '"name": "a"' in out.getvalue()
+        assert_hidden(out.getvalue(), self.SECRET)
+        shown = io.StringIO()
+        c.on_change(_WatchPrinter(shown, err, show_secrets=True).change)
+        c.users = [{"name": "b", "password": self.SECRET}]
+        assert self.SECRET in shown.getvalue()

@@ -1151,6 +1151,10 @@ class _WatchPrinter:
             return "(unset)"
         if secret and not self.show_secrets and value not in (None, ""):
             return REDACTED
+        if not self.show_secrets and isinstance(value, Mapping | list | tuple):
+            from .flow.config import redacted  # secret-looking keys inside plain data
+
+            return display_value(redacted(plain(value, True)))
         return display_value(plain(value, not self.show_secrets))
 
     def _write(self, stream: TextIO, text: str) -> None:

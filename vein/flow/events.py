@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from operator import itemgetter
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
@@ -93,6 +93,15 @@ class Change(tuple[str, Any, Any, Provenance, bool]):
     def _shown(self, value: Any) -> str:
         if self[4] and value is not MISSING:
             return "'***'"
+        if isinstance(value, Mapping | list | tuple) and value:
+            # Plain data (a schema-less value, a dict field) may hold a secret-looking key
+            # at any depth: shown masked, as to_dict(redact=True) shows it.
+            from .config import redacted
+            from .dump import plain
+
+            shown = redacted(value)
+            if shown != plain(value):  # something was masked: show the masked data
+                return repr(shown)
         return repr(value)
 
     def __repr__(self) -> str:

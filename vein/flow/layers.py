@@ -299,7 +299,10 @@ def _open_entry(
         try:
             value = env_value(raw, doc.current(path), doc.layer)
         except ConversionError as exc:
-            secret = doc.secret is not None and doc.secret(path)
+            from .config import SECRET_NAMES
+
+            # The text may be JSON holding a secret-looking key ('[{"password": ...}]').
+            secret = (doc.secret is not None and doc.secret(path)) or bool(SECRET_NAMES.search(raw))
             errors.append(ErrorEntry(path, exc.render(secret), doc.locate(here)))
             return
     else:
