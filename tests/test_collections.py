@@ -788,3 +788,22 @@ class TestRepr:
         text = repr(s)
         assert "groups={'g'}" in text and "permissions=['a']" in text and "limits={'k': 1}" in text
         assert "Evented" not in text
+
+
+@pytest.mark.parametrize("op", ["update", "ior", "difference_update", "symmetric_difference_update"])
+def test_a_set_operation_stopped_by_an_unhashable_item_changes_nothing(op: str) -> None:
+    @vein.flow
+    class S:
+        bag: set[Any] = vein.field(factory=lambda: {9})
+
+    s = S()
+    got: list[Any] = []
+    s.on_change(got.append)
+    snap = s.snapshot()
+    items = [1, 2, [3], 4]
+    with pytest.raises(TypeError):
+        if op == "ior":
+            s.bag |= items  # type: ignore[operator]
+        else:
+            getattr(s.bag, op)(items)
+    assert s.bag == {9} and got == [] and s.snapshot() == snap

@@ -591,6 +591,14 @@ class EventedDict(dict[Any, Any], _Owned):
         return copy.deepcopy(dict(self), memo)
 
 
+def _hashed(items: list[Any]) -> list[Any]:
+    """*items*, once each is known to hash: set.update() stops at an unhashable item
+    after adding the ones before it -- half a change, which must never be committed."""
+    for item in items:
+        hash(item)
+    return items
+
+
 class EventedSet(set[Any], _Owned):
     """A set field's value: in-place changes are validated and evented."""
 
@@ -629,12 +637,12 @@ class EventedSet(set[Any], _Owned):
         self._commit(set.clear, bool(self))
 
     def update(self, *others: Iterable[Any]) -> None:
-        items = [self._elem(v) for other in others for v in other]
+        items = _hashed([self._elem(v) for other in others for v in other])
         changes = any(_absent_from(self, v) for v in items)
         self._commit(lambda c: set.update(c, items), changes)
 
     def difference_update(self, *others: Iterable[Any]) -> None:
-        items = [v for other in others for v in other]
+        items = _hashed([v for other in others for v in other])
         changes = any(not _absent_from(self, v) for v in items)
         self._commit(lambda c: set.difference_update(c, items), changes)
 
@@ -642,7 +650,7 @@ class EventedSet(set[Any], _Owned):
         self._commit(lambda c: set.intersection_update(c, *others), None)
 
     def symmetric_difference_update(self, other: Iterable[Any]) -> None:
-        items = [self._elem(v) for v in other]
+        items = _hashed([self._elem(v) for v in other])
         # Every element of a non-empty other is either added or removed.
         self._commit(lambda c: set.symmetric_difference_update(c, items), bool(items))
 

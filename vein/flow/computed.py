@@ -172,7 +172,8 @@ def _listened(node: Node, name: str) -> bool:
     while n is not None:
         subs = n.subs
         if subs:
-            for key, group in subs.items():
+            # list(): another thread may subscribe or cancel meanwhile.
+            for key, group in list(subs.items()):
                 if all(s.internal for s in group):
                     continue
                 if key == "*" or key == path or path.startswith((key + ".", key + "[")):
