@@ -17,15 +17,17 @@ The layering rule ("the latest intent wins, sources keep their order among thems
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import typing
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
 from ..errors import ErrorEntry, ValidationError, reason_of
-from ..structuring import ConversionError, is_null, structure_hook
+from ..structuring import ConversionError, Plain, is_null, structure_hook
 from .collections import copy_of, detach, held_elements, reattach, wrap
 from .events import MISSING, Change, emit
 from .provenance import DEFAULT, RUNTIME, Provenance
@@ -117,7 +119,7 @@ def flatten(
             spec = leaf_map[path]
             try:
                 value = spec.structure(raw)
-                if isinstance(value, Mapping | list | tuple) and _too_deep(value, MAX_DEPTH):
+                if _unbounded(spec.type) and _too_deep(value, MAX_DEPTH):
                     errors.append(ErrorEntry(prefix + path, _TOO_DEEP, prov))
                     continue
                 out[prefix + path] = (value, prov)
@@ -245,7 +247,7 @@ def _flatten(
             where = _locate_inside(doc, here, exc.subpath)
             errors.append(ErrorEntry(path + exc.subpath, exc.render(spec.secret), where))
             continue
-        if isinstance(value, Mapping | list | tuple) and _too_deep(value, MAX_DEPTH - depth):
+        if _unbounded(spec.type) and _too_deep(value, MAX_DEPTH - depth):
             # An Any/dict[str, Any] field takes any data: held to the same depth as the
             # schema-less config, or every later snapshot, copy and pickle would fail.
             errors.append(ErrorEntry(path, _TOO_DEEP, doc.locate(here)))
@@ -317,13 +319,33 @@ def _open_entry(
 _TOO_DEEP: Final = f"nested deeper than {MAX_DEPTH} levels (or contains itself)"
 
 
+_SCALARS: Final = frozenset((str, int, float, bool, type(None), Plain))
+
+
+@functools.cache
+def _unbounded(tp: Any) -> bool:
+    """Can a value of *tp* nest without bound (``Any``, ``dict[str, Any]``, a bare ``list``)?
+
+    Only those are checked for depth on loading: a ``list[str]`` cannot nest at all.
+    """
+    if tp is Any or tp is object:
+        return True
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is None:
+        return tp in (list, dict, tuple, set, frozenset) or (
+            isinstance(tp, type) and issubclass(tp, Mapping) and not attrs.has(tp)
+        )
+    return not args or any(_unbounded(a) for a in args if a is not Ellipsis)
+
+
 def _too_deep(value: Any, limit: int) -> bool:
     """Do the mappings/lists in a runtime *value* nest deeper than *limit* (or in a cycle)?
 
     Runtime values are stored as given; one nested too deeply would make every later dump
     fail with a ``RecursionError``.  Checked without recursion.
     """
-    if not isinstance(value, Mapping | list | tuple):
+    if type(value) in _SCALARS or not isinstance(value, Mapping | list | tuple):
         return False
     deepest: dict[int, int] = {}
     stack: list[tuple[Any, int]] = [(value, 0)]
@@ -331,6 +353,8 @@ def _too_deep(value: Any, limit: int) -> bool:
         item, depth = stack.pop()
         if depth > limit:
             return True
+        if type(item) in _SCALARS:  # most items: no isinstance against the Mapping ABC
+            continue
         if isinstance(item, Mapping | list | tuple) and deepest.get(id(item), -1) < depth:
             deepest[id(item)] = depth
             inner = item.values() if isinstance(item, Mapping) else item

@@ -185,8 +185,13 @@ class EnvSource:
                     continue
                 # The dict itself, or a section above it, given whole (JSON) as well: which
                 # one was meant is not vein's to guess (the result would hang on the order).
-                owner = next(
-                    (whole[path[:i]] for i in range(len(path), 0, -1) if path[:i] in whole), None
+                owner = (
+                    next(
+                        (whole[path[:i]] for i in range(len(path), 0, -1) if path[:i] in whole),
+                        None,
+                    )
+                    if whole  # sections and dicts given whole (JSON) only
+                    else None
                 )
                 if owner is not None:
                     errors.append((var, f"both {owner} and {var} are set; remove one"))
@@ -204,11 +209,17 @@ class EnvSource:
             if path in where and where[path] != var:
                 errors.append((var, f"both {where[path]} and {var} are set; remove one"))
                 continue
-            below = next((v for p, v in patch_vars.items() if p[: len(path)] == path), None)
-            if below is not None:
-                errors.append((var, f"both {below} and {var} are set; remove one"))
-                continue
-            whole[path] = var
+            if kind == _SECTION or (spec is not None and _mapping_field(spec)):
+                # A section or dict given whole: nothing below it key by key as well.
+                below = (
+                    next((v for p, v in patch_vars.items() if p[: len(path)] == path), None)
+                    if patch_vars
+                    else None
+                )
+                if below is not None:
+                    errors.append((var, f"both {below} and {var} are set; remove one"))
+                    continue
+                whole[path] = var
             if not self._keep(var, value, spec, errors):
                 continue
             if kind == _SECTION:
