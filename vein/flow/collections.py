@@ -334,25 +334,33 @@ class _Owned:
 
                     raise validator_error(obj, spec, exc) from None
                 self._restore_contents(new)
-            self._rev += 1  # type: ignore[misc]
-            tree.version += 1
-            if tree.batch is not None:
-                tree.batch.record(obj, node, name, old, new, RUNTIME, spec.secret)
-                return result
-            if tree.policies_on is not None:
-                try:
-                    tree.policies_on.check((node,))
-                except BaseException:
-                    self._reset(old)
-                    tree.version += 1  # what readers saw meanwhile (snapshots, computed) is stale
-                    raise
-            provs = node.prov
-            if provs is None:
-                provs = node.prov = {}
-            provs[name] = RUNTIME
+            if not self._committed(obj, node, spec, tree, old, new):
+                return result  # an open batch holds the change and announces it later
         if node.subs is not None or node.parent is not None:
             emit(node, name, old, new, RUNTIME, spec.secret)
         return result
+
+    def _committed(self, obj: Any, node: Any, spec: Any, tree: Any, old: Any, new: Any) -> bool:
+        """Count the change made (lock held): revision, version, then the batch (False: it
+        announces the change itself) or the policies and provenance (True: emit now)."""
+        self._rev += 1  # type: ignore[misc]
+        tree.version += 1
+        name = spec.name
+        if tree.batch is not None:
+            tree.batch.record(obj, node, name, old, new, RUNTIME, spec.secret)
+            return False
+        if tree.policies_on is not None:
+            try:
+                tree.policies_on.check((node,))
+            except BaseException:
+                self._reset(old)
+                tree.version += 1  # what readers saw meanwhile (snapshots, computed) is stale
+                raise
+        provs = node.prov
+        if provs is None:
+            provs = node.prov = {}
+        provs[name] = RUNTIME
+        return True
 
     def _commit_elements(self, mutate: Callable[[Any], Any], tree: Any) -> Any:
         """``_commit`` for a container of flow objects: every change links and releases.
@@ -390,22 +398,8 @@ class _Owned:
             new = self._plain()
             if _equal(old, new):
                 return result  # the same values (perhaps other, equal objects): no change
-            self._rev += 1  # type: ignore[misc]
-            tree.version += 1
-            if tree.batch is not None:
-                tree.batch.record(obj, node, name, old, new, RUNTIME, spec.secret)
-                return result
-            if tree.policies_on is not None:
-                try:
-                    tree.policies_on.check((node,))
-                except BaseException:
-                    self._reset(old)
-                    tree.version += 1  # what readers saw meanwhile (snapshots, computed) is stale
-                    raise
-            provs = node.prov
-            if provs is None:
-                provs = node.prov = {}
-            provs[name] = RUNTIME
+            if not self._committed(obj, node, spec, tree, old, new):
+                return result  # an open batch holds the change and announces it later
         if node.subs is not None or node.parent is not None:
             emit(node, name, old, new, RUNTIME, spec.secret)
         return result
