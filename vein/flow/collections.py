@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, Any, SupportsIndex, Union, get_args, get_origi
 from ..structuring import ConversionError, runtime_check
 from .events import emit
 from .provenance import RUNTIME
+from .state import heard, held
 
 if TYPE_CHECKING:
     from .schema import FieldSpec
-    from .state import Node
 
 __all__ = [
     "EventedDict",
@@ -115,8 +115,6 @@ def _link(container: Any, value: Any) -> Any:
     *value* itself when it is free (no parent, or a link left by a container that was
     never stored); a deep copy when it belongs elsewhere or is the owner or an ancestor.
     """
-    from .state import held
-
     owner = container._owner
     node = owner[0]._vein
     cnode = value._vein
@@ -162,16 +160,6 @@ def held_elements(value: Any) -> list[Any]:
     if not isinstance(value, EventedList | EventedDict):
         return []
     return [v for v in value._values() if _is_flow(v) and v._vein.box is value]
-
-
-def _heard(node: Node) -> bool:
-    """Could a change of *node*'s fields reach a subscriber (here or on an ancestor)?"""
-    n: Node | None = node
-    while n is not None:
-        if n.subs is not None:
-            return True
-        n = n.parent
-    return False
 
 
 def _nothing(_target: Any) -> None:
@@ -303,7 +291,7 @@ class _Owned:
                 return mutate(self)
             validator = owner[5]
             if validator is None:
-                if changes and tree.batch is None and tree.policies_on is None and not _heard(node):
+                if changes and tree.batch is None and tree.policies_on is None and not heard(node):
                     # Nobody needs the old value: no copy, O(1) for append / item / add.
                     result = mutate(self)
                     self._rev += 1  # type: ignore[misc]

@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 from .provenance import Provenance
-from .state import element_key
+from .state import element_key, heard
 
 if TYPE_CHECKING:
     from .state import Node
@@ -377,23 +377,13 @@ def emit(node: Node, name: str, old: Any, new: Any, source: Provenance, secret: 
         else:
             # An element of a list/dict field: its place is found (by identity) only when
             # somebody above listens; one no longer held tells nobody above.
-            if not _heard(parent):
+            if not heard(parent):
                 return
             key = element_key(n)
             if key is None:
                 return
             path = n.name + key + "." + path
         n = parent
-
-
-def _heard(node: Node) -> bool:
-    """Does *node* or an ancestor have subscribers?"""
-    n: Node | None = node
-    while n is not None:
-        if n.subs is not None:
-            return True
-        n = n.parent
-    return False
 
 
 def emit_changes(node: Node, changes: list[tuple[Node, str, Any, Any, Provenance, bool]]) -> None:

@@ -22,6 +22,7 @@ __all__ = [
     "Tree",
     "element_key",
     "element_slot",
+    "heard",
     "held",
     "new_node",
     "touch_boxes",
@@ -198,8 +199,14 @@ def touch_boxes(node: Node) -> None:
         n = n.parent
 
 
-def _values(box: Any) -> Any:
-    return dict.values(box) if isinstance(box, dict) else list.__iter__(box)
+def heard(node: Node) -> bool:
+    """Could a change of *node*'s fields reach a subscriber (here or on an ancestor)?"""
+    n: Node | None = node
+    while n is not None:
+        if n.subs is not None:
+            return True
+        n = n.parent
+    return False
 
 
 def held(node: Node) -> bool:
@@ -210,8 +217,7 @@ def held(node: Node) -> bool:
         return False
     if getattr(owner[0], owner[1].name, None) is not box:
         return False
-    obj = node.obj
-    return any(v is obj for v in _values(box))
+    return element_slot(node) is not None
 
 
 def element_slot(node: Node) -> tuple[Any] | None:
