@@ -315,18 +315,22 @@ class _Owned:
                 result = mutate(new)
                 if old == new:
                     return result
-                try:
-                    validator(obj, spec.attribute, new)
-                except Exception as exc:
-                    from .write import validator_error
-
-                    raise validator_error(obj, spec, exc) from None
-                self._restore_contents(new)
+                self._store_validated(obj, spec, validator, new)
             if not self._committed(obj, node, spec, tree, old, new):
                 return result  # an open batch holds the change and announces it later
         if node.subs is not None or node.parent is not None:
             emit(node, name, old, new, RUNTIME, spec.secret)
         return result
+
+    def _store_validated(self, obj: Any, spec: Any, validator: Any, new: Any) -> None:
+        """Store contents *new* (changed on a copy) if the field's validator accepts them."""
+        try:
+            validator(obj, spec.attribute, new)
+        except Exception as exc:
+            from .write import validator_error
+
+            raise validator_error(obj, spec, exc) from None
+        self._restore_contents(new)
 
     def _committed(self, obj: Any, node: Any, spec: Any, tree: Any, old: Any, new: Any) -> bool:
         """Count the change made (lock held): revision, version, then the batch (False: it
@@ -375,13 +379,7 @@ class _Owned:
                 result = mutate(new)
                 if _equal(old, new) and all(map(_is, _vals(old), _vals(new))):
                     return result
-                try:
-                    validator(obj, spec.attribute, new)
-                except Exception as exc:
-                    from .write import validator_error
-
-                    raise validator_error(obj, spec, exc) from None
-                self._restore_contents(new)
+                self._store_validated(obj, spec, validator, new)
             self._settle(_vals(old))
             new = self._plain()
             if _equal(old, new):
