@@ -129,6 +129,28 @@ def _next_seq() -> int:
     return _seq
 
 
+class SubTable(dict[str, tuple["Subscription", ...]]):
+    """A node's subscriptions by key (a field, a dotted subtree, ``"*"``).
+
+    Never changed once a node holds it: subscribing and cancelling (under the tree's lock)
+    install a new table, so a delivery that read ``node.subs`` keeps one consistent table
+    without locking.  That makes the table a safe place to remember, per written path,
+    which subscriptions hear it (:func:`route`): every write after the first to a path
+    finds its listeners with one dict lookup, subtree keys and ``"*"`` included.
+    """
+
+    __slots__ = ("routes",)
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.routes: dict[str, tuple[Subscription, ...]] = {}
+
+
+#: Distinct paths remembered per table: writes to ever new keys of a dict field
+#: (``limits[k]``) are still delivered, just found the long way once it is full.
+ROUTES_MAX: Final = 512
+
+
 class Subscription:
     """A registered callback.  ``cancel()`` it, or use it as a context manager."""
 
@@ -177,13 +199,13 @@ class Subscription:
             subs = node.subs
             if subs is None:
                 return
+            table = SubTable(subs)
             left = tuple(s for s in subs.get(self.key, ()) if s is not self)
             if left:
-                subs[self.key] = left
+                table[self.key] = left
             else:
-                subs.pop(self.key, None)
-            if not subs:
-                node.subs = None
+                table.pop(self.key, None)
+            node.subs = table or None
 
     def __enter__(self) -> Subscription:
         return self
@@ -215,17 +237,16 @@ def subscribe(
         if key == "\0error":
             tree.error_handlers = (*tree.error_handlers, sub)
         else:
-            subs = node.subs
-            if subs is None:
-                subs = node.subs = {}
-            group = subs.get(key, ())
+            table = SubTable(node.subs or ())
+            group = table.get(key, ())
             if internal:
                 sub.internal = True
                 sub.seq += _INTERNAL_SEQ
-                subs[key] = (*group, sub)
+                table[key] = (*group, sub)
             else:
                 users = tuple(s for s in group if not s.internal)
-                subs[key] = (*users, sub, *group[len(users) :])
+                table[key] = (*users, sub, *group[len(users) :])
+            node.subs = table
     return sub
 
 
@@ -287,18 +308,22 @@ def _seq_of(sub: Subscription) -> int:
     return sub.seq
 
 
+def route(subs: SubTable, path: str) -> tuple[Subscription, ...]:
+    """The subscriptions in *subs* that hear a change at *path*, in subscription order
+    (remembered in the table: the next write to *path* looks them up)."""
+    found = _matching(subs, path)
+    targets = () if found is None else tuple(found)
+    routes = subs.routes
+    if len(routes) < ROUTES_MAX:
+        routes[path] = targets
+    return targets
+
+
 def _matching(
-    subs: dict[str, tuple[Subscription, ...]], path: str
+    subs: Mapping[str, tuple[Subscription, ...]], path: str
 ) -> tuple[Subscription, ...] | list[Subscription] | None:
-    """The subscriptions of one node that hear a change at *path*, in subscription order."""
     found = subs.get(path)
     star = subs.get("*")
-    if "." not in path and "[" not in path:  # the common case: a field of this very object
-        if found is None:
-            return star
-        if star is None:
-            return found
-        return sorted(found + star, key=_seq_of)
     groups = [found] if found else []
     # Subtrees end at a dot or, for an element of a list/dict field, at its ``[index]``.
     i = max(path.rfind("."), path.rfind("["))
@@ -340,26 +365,17 @@ def emit(node: Node, name: str, old: Any, new: Any, source: Provenance, secret: 
     """Deliver one change of field *name* of *node*'s object to every interested subscriber.
 
     The :class:`Change` is built only for the levels where somebody listens.  This is the
-    hot path of every listened write, so the common cases (an exact key and/or ``"*"``,
-    no subtree keys) are handled inline.
+    hot path of every listened write: each level finds its listeners with one lookup in
+    its table's remembered routes.
     """
     path = name
     n: Node | None = node
     while n is not None:
         subs = n.subs
         if subs is not None:
-            found = subs.get(path)
-            star = subs.get("*")
-            if len(subs) == (found is not None) + (star is not None):
-                # No subtree subscriptions here: only the exact key and "*" can match.
-                if found is None:
-                    targets: Any = star
-                elif star is None:
-                    targets = found
-                else:
-                    targets = sorted(found + star, key=_seq_of)
-            else:
-                targets = _matching(subs, path)
+            targets = subs.routes.get(path)
+            if targets is None:
+                targets = route(subs, path)
             if targets:
                 change = _tuple_new(Change, (path, old, new, source, secret))
                 for sub in targets:  # _fire, inline: this loop runs on every relayed write

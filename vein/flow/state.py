@@ -12,7 +12,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
-    from .events import Subscription
+    from .events import Subscription, SubTable
     from .layers import Layer
     from .provenance import Provenance
 
@@ -119,7 +119,7 @@ class Node:
     #: The evented list or dict (of field *name* of the parent) that holds this object as
     #: an element, or ``None`` for a nested field, a dynamic attribute or a root.
     box: Any = None
-    subs: dict[str, tuple[Subscription, ...]] | None = None
+    subs: SubTable | None = None  # replaced, never changed in place (see SubTable)
     prov: dict[str, Provenance] | None = None
     tree: Tree | ElementTree | None = None
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ErrorEntry, ReadOnlyError, ValidationError, reason_of
 from ..structuring import ConversionError, describe_type
 from .collections import copy_of, detach, wrap
-from .events import MISSING, Change, _seq_of, callback_failed, emit
+from .events import MISSING, Change, callback_failed, emit, route
 from .provenance import RUNTIME
 
 if TYPE_CHECKING:
@@ -238,23 +238,20 @@ def make_setter(
         )
         old_shown = "_copy_of(old)" if spec.collection else "old"
         if spec.collection is None:
-            # The common case inline: subscribers on this very object, to this field or
-            # to "*" (no subtree keys), and no parent to relay to.
+            # The common case inline: subscribers on this very object and no parent to
+            # relay to.
             ns["_Change"] = Change
             ns["_new_change"] = tuple.__new__
-            ns["_seq_of"] = _seq_of
+            ns["_route"] = route
             ns["_failed"] = callback_failed
             lines.extend(
                 [
                     "    subs = node.subs",
                     "    if subs is not None and node.parent is None:",
-                    f"        found = subs.get({name!r})",
-                    "        star = subs.get('*')",
-                    "        if len(subs) == (found is not None) + (star is not None):",
-                    "            if found is None:",
-                    "                found = star",
-                    "            elif star is not None:",
-                    "                found = sorted(found + star, key=_seq_of)",
+                    f"        found = subs.routes.get({name!r})",
+                    "        if found is None:",
+                    f"            found = _route(subs, {name!r})",
+                    "        if found:",
                     f"            change = _new_change(_Change, ({name!r}, old, value, _RUNTIME, {secret}))",
                     "            for sub in found:",
                     "                cb = sub._callback if sub._ref is None else sub._ref()",
@@ -263,7 +260,7 @@ def make_setter(
                     "                        cb(change)",
                     "                    except Exception as exc:",
                     "                        _failed(node, exc, cb, change)",
-                    "            return",
+                    "        return",
                 ]
             )
         lines.extend(
