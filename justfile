@@ -26,6 +26,10 @@ typecheck:
 bench *args:
     python bench/run.py {{args}}
 
+# the listened write (vein and its peers) under pyperf: calibrated loops, fresh worker processes
+bench-pyperf *args:
+    python bench/pyperf_write.py {{args}}
+
 # check that every example in docs/ runs
 docs:
     python -m pytest -q tests/test_docs.py

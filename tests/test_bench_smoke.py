@@ -159,3 +159,21 @@ def test_a_failed_check_fails_the_run(bench_run: Any) -> None:
     assert runner.cases["x.bad"].seconds is not None
     assert bench_run.watch_failed([{"check": "ok"}, {"check": "CHECK FAILED: 2 callbacks for 1 write"}])
     assert not bench_run.watch_failed([{"check": "ok"}, {"check": "skipped"}])
+
+
+def test_the_pyperf_write_benchmark_runs() -> None:
+    """``just bench-pyperf``, in pyperf's one-value debug mode: every case is checked (one
+    event per write, out-of-range rejected) and timed, and the ratios to vein are printed."""
+    pytest.importorskip("pyperf")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "pyperf_write.py"), "--debug-single-value", "--quiet"],
+        cwd=str(ROOT),
+        capture_output=True,
+        text=True,
+        timeout=120,  # a hang guard, not a performance assertion (it takes seconds)
+    )
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    assert "ratio to vein" in proc.stdout
+    for name in ("write.vein", "write.psygnal_dc", "write.psygnal_attrs", "write.traitlets",
+                 "write.param", "write.atom"):  # fmt: skip
+        assert f"{name}:" in proc.stdout or f"skipped {name.split('.')[1]}" in proc.stderr
