@@ -41,7 +41,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from .errors import VeinError
-from .flow.events import handler_failed, logger, raised_at, report_error
+from .flow.events import handler_failed, log, raised_at, report_error
 
 __all__ = ["Clock", "RealClock", "Watcher"]
 
@@ -221,7 +221,7 @@ class Watcher:
                 if observer is not threading.current_thread():
                     observer.join(timeout)
             except Exception as exc:
-                logger.debug("vein watcher: stopping file events failed: %s", exc)
+                log().debug("vein watcher: stopping file events failed: %s", exc)
         thread = self._thread
         if thread is None or thread is threading.current_thread():
             return True  # never started, or stopped by a callback: the loop ends on return
@@ -230,7 +230,7 @@ class Watcher:
             return True
         current = self._current
         busy = f"a poll of {current!r} is" if current is not None else "the watcher thread is"
-        logger.warning(
+        log().warning(
             "vein watcher: stop() gave up after %g s: %s still in flight; the thread ends "
             "when it returns, and nothing it brings is applied",
             timeout,
@@ -270,7 +270,7 @@ class Watcher:
             except BaseException as exc:
                 # Not a source's error (those are reported per source): a bug, logged by
                 # type and place only -- its text might quote any value it came near.
-                logger.error(
+                log().error(
                     "vein watcher: unexpected %s%s; the watcher goes on",
                     type(exc).__name__,
                     raised_at(exc),
@@ -456,7 +456,7 @@ def _start_observer(watcher: Watcher) -> Any:
             return None
         observer.start()
     except Exception as exc:
-        logger.debug("vein watcher: file events unavailable (%s); polling only", exc)
+        log().debug("vein watcher: file events unavailable (%s); polling only", exc)
         return None
     return observer
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import enum
+import sys
 from collections.abc import Mapping
-from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
 
@@ -106,8 +105,12 @@ def plain(value: Any, redact: bool = False) -> Any:
         return items
     if isinstance(value, PurePath):
         return str(value)
-    if isinstance(value, _dt.date | _dt.time):
+    # datetime and decimal are not imported with vein (import time): a value of theirs
+    # exists only where its module was imported already.
+    dt = sys.modules.get("datetime")
+    if dt is not None and isinstance(value, dt.date | dt.time):
         return value.isoformat()
-    if isinstance(value, Decimal):
+    dec = sys.modules.get("decimal")
+    if dec is not None and isinstance(value, dec.Decimal):
         return str(value)
     return value

@@ -8,7 +8,6 @@ lock.  A write to ``settings.database.host`` is delivered first to the subscribe
 
 from __future__ import annotations
 
-import logging
 import weakref
 from collections.abc import Callable, Mapping
 from operator import itemgetter
@@ -19,11 +18,24 @@ from .provenance import Provenance
 from .state import element_key, heard
 
 if TYPE_CHECKING:
+    import logging
+
     from .state import Node
 
 __all__ = ["MISSING", "Change", "Subscription", "emit", "handler_failed", "report_error"]
 
-logger: Final = logging.getLogger("vein")
+_logger: logging.Logger | None = None
+
+
+def log() -> logging.Logger:
+    """The ``vein`` logger.  :mod:`logging` is imported on the first message, not with
+    vein: most processes never need it, and it is a good part of the import time."""
+    global _logger
+    if _logger is None:
+        import logging
+
+        _logger = logging.getLogger("vein")
+    return _logger
 
 
 class _Missing:
@@ -261,7 +273,7 @@ def report_error(node: Node | None, exc: BaseException, what: str, secret: bool 
     except AttributeError:  # pragma: no cover - every BaseException has add_note on 3.11
         pass
     shown: object = "(message hidden: secret field)" if secret else exc
-    logger.error("%s: %s: %s", what, type(exc).__name__, shown)
+    log().error("%s: %s: %s", what, type(exc).__name__, shown)
     if node is None:
         return
     tree = node.tree or node.find_tree()
@@ -284,7 +296,7 @@ def handler_failed(what: str, handler: Any, exc: BaseException) -> None:
     """
     name = getattr(handler, "__qualname__", None) or type(handler).__qualname__
     where = raised_at(exc)
-    logger.error(
+    log().error(
         "%s failed: %r raised %s%s (its message is not logged: it may quote the error it was "
         "handling)",
         what,

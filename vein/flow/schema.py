@@ -8,7 +8,6 @@ be resolved, otherwise on first use (forward references).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterator
 from typing import Any, Final
 
@@ -139,6 +138,8 @@ class Schema:
 
 def did_you_mean(word: str, choices: Any) -> str:
     """`` (did you mean 'x'?)`` for the closest of *choices*, or ``""``."""
+    import difflib  # only when there is a mistake to report (import time)
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     if not close:
         lowered = {str(c).lower(): c for c in choices}
