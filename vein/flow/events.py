@@ -381,8 +381,8 @@ def emit(node: Node, name: str, old: Any, new: Any, source: Provenance, secret: 
     its table's remembered routes.
     """
     path = name
-    n: Node | None = node
-    while n is not None:
+    n = node
+    while True:
         subs = n.subs
         if subs is not None:
             targets = subs.routes.get(path)
@@ -401,7 +401,7 @@ def emit(node: Node, name: str, old: Any, new: Any, source: Provenance, secret: 
         if parent is None:
             return
         if n.box is None:
-            path = n.name + "." + path
+            path = f"{n.name}.{path}"
         else:
             # An element of a list/dict field: its place is found (by identity) only when
             # somebody above listens; one no longer held tells nobody above.
