@@ -5,7 +5,7 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final
 
-__all__ = ["DEFAULT", "RUNTIME", "Provenance"]
+__all__ = ["DEFAULT", "RUNTIME", "Provenance", "env_provenance"]
 
 
 _tuple_new = tuple.__new__
@@ -93,6 +93,12 @@ class Provenance(
         if self.version is not None:
             text += f" version {self.version}"
         return text
+
+
+def env_provenance(var: str, layer: str) -> Provenance:
+    """``Provenance("env", var, layer=layer)``, without the keyword handling (one is made
+    per variable on every load)."""
+    return _tuple_new(Provenance, ("env", var, None, None, layer, None, None))
 
 
 DEFAULT: Final = Provenance("default")

@@ -13,7 +13,6 @@ Schema-less mode (``vein.config``): ``APP_DATABASE__HOST`` sets ``database.host`
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 import warnings
@@ -21,7 +20,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from ..errors import ErrorEntry, SourceError, VeinWarning
-from ..flow.provenance import Provenance
+from ..flow.provenance import Provenance, env_provenance
 from ..flow.schema import SchemaError, did_you_mean, schema_of
 from ..structuring import Plain
 from .base import Document
@@ -31,11 +30,17 @@ if TYPE_CHECKING:
 
 __all__ = ["EnvSource", "from_env"]
 
-logger: Final = logging.getLogger("vein")
-
 EmptyPolicy = Literal["unset", "keep", "error"]
 
 _LEAF, _SECTION, _DICT = 0, 1, 2
+# What a variable name means to one EnvMap (``EnvMap.resolve``): a plain leaf, a mapping
+# leaf given whole (JSON), a section given whole, one key of a dict field, or nothing.
+_PLAIN, _WHOLE, _BLOCK, _KEY, _NONE = 0, 1, 2, 3, 4
+Meaning = tuple[int, tuple[str, ...], "FieldSpec | None", str]
+_UNKNOWN: Final[Meaning] = (_NONE, (), None, "")
+#: Spellings remembered per EnvMap; past this the memo starts over (an ``environ`` mapping
+#: made up per call, in a loop, must not grow it without bound).
+_MEMO_SIZE: Final = 4096
 
 
 class EnvMap:
@@ -48,6 +53,42 @@ class EnvMap:
         self.exact: dict[str, tuple[tuple[str, ...], FieldSpec]] = {}
         self.by_path: dict[str, str] = {}
         self._add(schema, ())
+        self._meanings: dict[str, Meaning] = {}
+
+    def resolve(self, var: str) -> Meaning:
+        """What the variable *var* (as spelled) sets: ``(kind, path, spec, key)``.
+
+        *key* is the dotted path of a leaf, or the key (lower-cased) of a dict field for
+        ``APP_FEATURES__NEW_UI``.  The table never changes, so the answer is remembered:
+        loading again costs one dict lookup per variable, not a probe of every ``__``.
+        """
+        found = self._meanings.get(var)
+        if found is None:
+            if len(self._meanings) >= _MEMO_SIZE:
+                self._meanings = {}
+            found = self._meanings[var] = self._meaning(var.upper())
+        return found
+
+    def _meaning(self, upper: str) -> Meaning:
+        entry = self.names.get(upper)
+        if entry is not None:
+            kind, path, spec = entry
+            if kind == _SECTION:
+                return (_BLOCK, path, spec, "")
+            assert spec is not None  # a leaf always has its spec
+            return (_WHOLE if _mapping_field(spec) else _PLAIN, path, spec, self.dotted[upper])
+        # APP_FEATURES__NEW_UI -> the dict field "features", key "new_ui": the longest
+        # name above it decides (a section or a non-mapping leaf there means no field).
+        i = upper.rfind("__")
+        while i > len(self.prefix):
+            entry = self.names.get(upper[:i])
+            if entry is not None:
+                kind, path, spec = entry
+                if kind == _LEAF and spec is not None and _mapping_field(spec):
+                    return (_KEY, path, spec, upper[i + 2 :].lower())
+                return _UNKNOWN
+            i = upper.rfind("__", 0, i)
+        return _UNKNOWN
 
     def _add(self, schema: Schema, path: tuple[str, ...]) -> None:
         for spec in schema.fields.values():
@@ -81,6 +122,30 @@ class EnvMap:
                 f"environment variable {name}; rename one or give it vein.field(env=...)"
             )
         self.names[name] = entry
+
+
+#: The last scan of ``os.environ`` per (upper-cased) prefix: the names it had, and the
+#: ``(undecoded, decoded)`` names that matched.
+_scans: dict[str, tuple[frozenset[bytes], tuple[tuple[bytes, str], ...]]] = {}
+
+
+def _scan(
+    data: dict[bytes, bytes], pfx: str, enc: str
+) -> tuple[frozenset[bytes], tuple[tuple[bytes, str], ...]]:
+    bpfx = os.fsencode(pfx)
+    n = len(bpfx)
+    # The first byte, checked in both cases, rejects nearly all unrelated names cheaply.
+    first = (bpfx[:1], bpfx[:1].lower())
+    keys = list(data)  # in the environment's order, which the reading keeps
+    matched = tuple(
+        (k, k.decode(enc, "surrogateescape"))
+        for k in keys
+        if k[:1] in first and k[:n].upper() == bpfx
+    )
+    if len(_scans) >= 64:  # prefixes made up in a loop
+        _scans.clear()
+    scan = _scans[pfx] = (frozenset(keys), matched)
+    return scan
 
 
 def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
@@ -132,19 +197,24 @@ class EnvSource:
         n = len(pfx)
         data = getattr(env, "_data", None)
         if env is os.environ and isinstance(data, dict) and os.name == "posix":
-            # Scan the undecoded keys: decoding every variable is most of the cost.  The
-            # first byte, checked in both cases, rejects nearly all unrelated names cheaply.
-            bpfx = os.fsencode(pfx)
+            # The undecoded keys: decoding every variable is most of the cost.
             enc = sys.getfilesystemencoding()
-            out = {}
             if not n:
+                out = {}
                 for k, v in data.items():
                     out[k.decode(enc, "surrogateescape")] = v.decode(enc, "surrogateescape")
                 return out
-            first = (bpfx[:1], bpfx[:1].lower())
-            for k, v in data.items():
-                if k[:1] in first and k[:n].upper() == bpfx:
-                    out[k.decode(enc, "surrogateescape")] = v.decode(enc, "surrogateescape")
+            # Which names match depends on the names alone, and they seldom change: while
+            # they are the same (a set comparison, in C), the last scan's matches are the
+            # matches, and only their values are read again.
+            scan = _scans.get(pfx)
+            if scan is None or data.keys() != scan[0]:
+                scan = _scan(data, pfx, enc)
+            out = {}
+            for k, var in scan[1]:
+                v = data.get(k)
+                if v is not None:  # deleted by another thread meanwhile
+                    out[var] = v.decode(enc, "surrogateescape")
             return out
         return {k: v for k, v in env.items() if k[:n].upper() == pfx}
 
@@ -167,20 +237,26 @@ class EnvSource:
         patches: set[tuple[str, ...]] = set()
         patch_vars: dict[tuple[str, ...], str] = {}  # a dict set key by key -> a variable
         whole: dict[tuple[str, ...], str] = {}  # a whole dict (or section) by one variable
-        names = emap.names
         layer = self.key
-        pfx_len = len(emap.prefix)
+        resolve = emap.resolve
         for var, value in found.items():
-            upper = var.upper()
-            entry = names.get(upper)
-            if entry is None:
-                dict_entry = self._dict_entry(upper, names, pfx_len)
-                if dict_entry is None:
-                    if emap.prefix and self.warn_unknown and var not in emap.exact:
-                        self._unknown(var, emap)
+            kind, path, spec, key = resolve(var)
+            if kind == _PLAIN:
+                # Most variables: a plain leaf, straight to the flat result (no nested dict
+                # to build and walk again).
+                if path in where and where[path] != var:
+                    errors.append((var, f"both {where[path]} and {var} are set; remove one"))
                     continue
-                entry, sub = dict_entry
-                kind, path, spec = entry
+                if value == "" and not self._keep(var, value, spec, errors):
+                    continue
+                leaves[key] = (self._text(value, spec), env_provenance(var, layer))
+                where[path] = var
+                continue
+            if kind == _NONE:
+                if emap.prefix and self.warn_unknown and var not in emap.exact:
+                    self._unknown(var, emap)
+                continue
+            if kind == _KEY:
                 if not self._keep(var, value, spec, errors):
                     continue
                 # The dict itself, or a section above it, given whole (JSON) as well: which
@@ -199,30 +275,28 @@ class EnvSource:
                 holder = _get_dict(data, path)
                 if holder is None:
                     continue
-                holder[sub.lower()] = value
-                where[(*path, sub.lower())] = var
+                holder[key] = value
+                where[(*path, key)] = var
                 where.setdefault(path, var)
                 patches.add(path)
                 patch_vars.setdefault(path, var)
                 continue
-            kind, path, spec = entry
+            # A section or a dict given whole (JSON): nothing below it key by key as well.
             if path in where and where[path] != var:
                 errors.append((var, f"both {where[path]} and {var} are set; remove one"))
                 continue
-            if kind == _SECTION or (spec is not None and _mapping_field(spec)):
-                # A section or dict given whole: nothing below it key by key as well.
-                below = (
-                    next((v for p, v in patch_vars.items() if p[: len(path)] == path), None)
-                    if patch_vars
-                    else None
-                )
-                if below is not None:
-                    errors.append((var, f"both {below} and {var} are set; remove one"))
-                    continue
-                whole[path] = var
+            below = (
+                next((v for p, v in patch_vars.items() if p[: len(path)] == path), None)
+                if patch_vars
+                else None
+            )
+            if below is not None:
+                errors.append((var, f"both {below} and {var} are set; remove one"))
+                continue
+            whole[path] = var
             if not self._keep(var, value, spec, errors):
                 continue
-            if kind == _SECTION:
+            if kind == _BLOCK:
                 try:
                     parsed = json.loads(value)
                 except (ValueError, RecursionError):
@@ -232,12 +306,7 @@ class EnvSource:
                     parsed.update(existing)
                 _set(data, path, parsed)
             else:
-                # A plain leaf goes straight to the flat result: no nested dict to build
-                # and walk again (this is most variables).
-                leaves[emap.dotted[upper]] = (
-                    self._text(value, spec),
-                    Provenance("env", var, layer=layer),
-                )
+                leaves[key] = (self._text(value, spec), env_provenance(var, layer))
             where[path] = var
         env = self.environ if self.environ is not None else os.environ
         for exact, (path, spec) in emap.exact.items():
@@ -263,21 +332,14 @@ class EnvSource:
             from ..errors import ErrorEntry, ValidationError
 
             def path_of(var: str) -> str:
-                upper = var.upper()
-                entry = names.get(upper)
-                if entry is None:
-                    found = self._dict_entry(upper, names, pfx_len)
-                    if found is None:
-                        exact = emap.exact.get(var)
-                        return ".".join(exact[0]) if exact else ""
-                    entry = found[0]
-                return ".".join(entry[1])
+                kind, path, _spec, _key = emap.resolve(var)
+                if kind == _NONE:
+                    exact = emap.exact.get(var)
+                    return ".".join(exact[0]) if exact else ""
+                return ".".join(path)
 
             raise ValidationError(
-                [
-                    ErrorEntry(path_of(var), msg, Provenance("env", var, layer=layer))
-                    for var, msg in errors
-                ]
+                [ErrorEntry(path_of(var), msg, env_provenance(var, layer)) for var, msg in errors]
             )
 
         def env_name(path: str) -> str | None:
@@ -292,24 +354,6 @@ class EnvSource:
             leaves=leaves,
             patches=frozenset(patches),
         )
-
-    def _dict_entry(
-        self,
-        upper: str,
-        names: dict[str, tuple[int, tuple[str, ...], FieldSpec | None]],
-        pfx_len: int,
-    ) -> tuple[tuple[int, tuple[str, ...], FieldSpec | None], str] | None:
-        # APP_FEATURES__NEW_UI -> the dict field "features", key "new_ui".
-        i = upper.rfind("__")
-        while i > pfx_len:
-            entry = names.get(upper[:i])
-            if entry is not None:
-                spec = entry[2]
-                if entry[0] == _LEAF and spec is not None and _mapping_field(spec):
-                    return entry, upper[i + 2 :]
-                return None
-            i = upper.rfind("__", 0, i)
-        return None
 
     def _keep(
         self, var: str, value: str, spec: FieldSpec | None, errors: list[tuple[str, str]]
@@ -338,6 +382,9 @@ class EnvSource:
             hint = did_you_mean(var.upper(), list(emap.names))
         msg = f"{self.name_of(var)} matches no field{hint}; it was ignored"
         self.warnings.append(msg)
+        import logging  # here, not with vein: most processes never log anything
+
+        logger = logging.getLogger("vein")
         if logger.hasHandlers():
             # Only where logging is set up: with no handler at all, Python's last-resort
             # handler would print the message a second time beside the warning.
@@ -430,19 +477,14 @@ def _get_dict(data: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any] | N
     return existing if isinstance(existing, dict) else None
 
 
-_mapping_fields: dict[int, bool] = {}
-
-
 def _mapping_field(spec: FieldSpec) -> bool:
-    found = _mapping_fields.get(id(spec))
-    if found is None:
-        found = _mapping_fields[id(spec)] = _is_mapping_type(spec.type)
-    return found
+    """Does *spec* hold a mapping (a dict field: set whole, or key by key)?
 
-
-def _is_mapping_type(tp: Any) -> bool:
+    Asked only while a name's meaning is worked out (``EnvMap.resolve`` remembers it).
+    """
     from typing import get_origin
 
+    tp = spec.type
     origin = get_origin(tp) or tp
     return origin in (dict, Mapping) or (isinstance(origin, type) and issubclass(origin, Mapping))
 
