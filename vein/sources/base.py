@@ -95,6 +95,12 @@ class FileSource:
     @property
     def resolved(self) -> str:
         try:
+            # What Path.resolve() gives for a file that exists, without making a Path and
+            # stat-ing the file once more (file system calls are most of its cost).
+            return os.path.realpath(self.path, strict=True)
+        except OSError:  # missing, a symlink loop...: as Path.resolve() says
+            pass
+        try:
             return str(self.path.resolve())
         except (OSError, RuntimeError):  # a symlink loop: RuntimeError before Python 3.13
             return str(self.path.absolute())
@@ -138,7 +144,8 @@ class FileSource:
                 return None, True
             raise SourceError(f"{self.format_name} file not found", source=self.display)
         try:
-            raw = self.path.read_bytes()
+            with open(self.path, "rb") as f:  # Path.read_bytes() does this, with more calls
+                raw = f.read()
         except FileNotFoundError:
             if self.optional:
                 return None, True
