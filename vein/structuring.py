@@ -63,6 +63,13 @@ class Plain(str):
 _NULLS: Final = frozenset(("", "~", "null", "Null", "NULL"))
 _TRUE: Final = frozenset(("true", "yes", "on", "1", "t", "y"))
 _FALSE: Final = frozenset(("false", "no", "off", "0", "f", "n"))
+#: The spellings of booleans as usually written (lower, upper or capitalized, no blanks),
+#: for a lookup before the general rule.
+_BOOL_TEXT: Final = {
+    spelling: word in _TRUE
+    for word in _TRUE | _FALSE
+    for spelling in (word, word.upper(), word.capitalize())
+}
 _CORE_BOOL: Final = {
     "true": True,
     "True": True,
@@ -247,6 +254,13 @@ def _struct_int(value: Any, tp: Any) -> int:
         return _subclass_hook(tp, _struct_int)(value, tp)  # type: ignore[no-any-return]
     if type(value) is int:
         return value
+    if type(value) is str or type(value) is Plain:
+        # Most text is a decimal integer, which int() takes as the rules below would (it
+        # strips the same blanks; a 0x/0o/0b prefix or a null is never decimal).
+        try:
+            return int(value, 10)
+        except ValueError:
+            pass
     if isinstance(value, bool):
         raise ConversionError("an integer", value)
     if isinstance(value, int):
@@ -265,6 +279,16 @@ def _struct_float(value: Any, tp: Any) -> float:
         return _subclass_hook(tp, _struct_float)(value, tp)  # type: ignore[no-any-return]
     if type(value) is float:
         return value
+    if type(value) is str or type(value) is Plain:
+        # Most text is a finite number, which float() reads as the rules below would (the
+        # spellings of infinity and nan, and overflows, are left to them).
+        try:
+            result = float(value)
+        except ValueError:
+            pass
+        else:
+            if result - result == 0.0:  # finite
+                return result
     if isinstance(value, bool):
         raise ConversionError("a number", value)
     if isinstance(value, int | float):
@@ -289,6 +313,9 @@ def _struct_float(value: Any, tp: Any) -> float:
 def _struct_bool(value: Any, _: Any) -> bool:
     if type(value) is bool:
         return value
+    found = _BOOL_TEXT.get(value) if type(value) is str or type(value) is Plain else None
+    if found is not None:  # the usual spellings, as written (no blanks to strip)
+        return found
     if isinstance(value, str):
         text = _text_of(value, "a boolean").lower()
         if text in _TRUE:
