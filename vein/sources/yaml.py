@@ -14,6 +14,7 @@ raw data itself so that
 
 from __future__ import annotations
 
+import operator
 import os
 import re
 from collections.abc import Mapping
@@ -27,6 +28,7 @@ __all__ = ["YamlSource", "from_yaml", "parse_yaml"]
 
 PLAIN_TAG: Final = "!vein/plain"
 _Y = "tag:yaml.org,2002:"
+_TEXT_TAGS: Final = (PLAIN_TAG, _Y + "str")  # scalars whose text is the key as it is
 MAX_DEPTH: Final = 200
 
 _loader_cls: Any = None
@@ -53,13 +55,28 @@ def _loader() -> Any:
             yaml.resolver.BaseResolver,
         )
     scalar_node = yaml.ScalarNode
+    base = yaml.resolver.BaseResolver
+    # What BaseResolver.resolve() answers when it has no implicit and no path resolvers,
+    # which this loader never has.
+    kind_tags = {
+        yaml.ScalarNode: base.DEFAULT_SCALAR_TAG,
+        yaml.SequenceNode: base.DEFAULT_SEQUENCE_TAG,
+        yaml.MappingNode: base.DEFAULT_MAPPING_TAG,
+    }
 
     def resolve(self: Any, kind: Any, value: Any, implicit: Any) -> str:
         if kind is scalar_node and implicit[0]:
             return PLAIN_TAG  # typed later, by the target field
-        return yaml.resolver.BaseResolver.resolve(self, kind, value, implicit)  # type: ignore[no-untyped-call,no-any-return]
+        return kind_tags[kind]
 
-    ns: dict[str, Any] = {"resolve": resolve}
+    ns: dict[str, Any] = {
+        "resolve": resolve,
+        "yaml_path_resolvers": {},  # its own (empty) table: none added to BaseResolver's
+        # The composer calls these two for every node, to follow path resolvers: with none,
+        # they have nothing to do, and builtins do that nothing without a Python call.
+        "descend_resolver": staticmethod(operator.is_),  # (parent, index)
+        "ascend_resolver": staticmethod(int),  # ()
+    }
     if len(bases) > 2:  # pragma: no cover - pure-Python loader
 
         def init(self: Any, stream: Any) -> None:
@@ -75,15 +92,21 @@ def _loader() -> Any:
 
 
 class _Walker:
-    """Turns a composed node graph into raw data plus key marks."""
+    """Turns a composed node graph into raw data plus key marks.
 
-    def __init__(self, display: str, yaml: Any) -> None:
+    *aliased*: the document may hold aliases (its text has a ``*``).  Only then can a node
+    be reached twice (an alias bomb) or contain itself, so only then is every visit
+    counted; a scalar value of a mapping is otherwise read in place, without a walk.
+    """
+
+    def __init__(self, display: str, yaml: Any, aliased: bool = True) -> None:
         self.display = display
         self.marks: dict[tuple[str, ...], tuple[int, int]] = {}
         self.visits = 0
         self.seen: set[int] = set()
         self.active: set[int] = set()
         self.yaml = yaml
+        self.aliased = aliased
 
     def fail(self, node: Any, message: str) -> SourceError:
         mark = node.start_mark
@@ -159,7 +182,7 @@ class _Walker:
         yaml = self.yaml
         if not isinstance(node, yaml.ScalarNode):
             raise self.fail(node, "mapping keys must be scalars (text, numbers), not lists or maps")
-        if node.tag not in (PLAIN_TAG, _Y + "str"):
+        if node.tag not in _TEXT_TAGS:
             self.scalar(node, node.tag)  # refuses unknown tags
         return str(node.value)
 
@@ -193,14 +216,24 @@ class _Walker:
                     raise self.fail(src, "a merge key (<<) takes a mapping or a list of mappings")
                 combined.update(self.walk(src, path, depth + 1))
         out: dict[str, Any] = {}
+        marks = self.marks
+        scalar_node = yaml.ScalarNode
+        # A plain scalar value below the depth bound needs none of walk()'s checks.
+        inline = not self.aliased and depth < MAX_DEPTH
         for key_node, value_node in explicit:
-            key = self.key_text(key_node)
+            if type(key_node) is scalar_node and key_node.tag in _TEXT_TAGS:
+                key = key_node.value
+            else:
+                key = self.key_text(key_node)
             if key in out:
                 raise self.fail(key_node, f"duplicate key {key!r} in this mapping")
             here = (*path, key)
             mark = key_node.start_mark
-            self.marks[here] = (mark.line + 1, mark.column + 1)
-            out[key] = self.walk(value_node, here, depth + 1)
+            marks[here] = (mark.line + 1, mark.column + 1)
+            if inline and type(value_node) is scalar_node and value_node.tag == PLAIN_TAG:
+                out[key] = Plain(value_node.value)
+            else:
+                out[key] = self.walk(value_node, here, depth + 1)
         for k, v in combined.items():
             if k not in out:
                 out[k] = v
@@ -314,7 +347,7 @@ def parse_yaml(
                 source=display,
             )
         node = nodes[document] if nodes else None
-    walker = _Walker(display, yaml)
+    walker = _Walker(display, yaml, aliased="*" in text)
     if node is None:
         data: Any = {}
     else:
