@@ -119,7 +119,11 @@ def flatten(
             spec = leaf_map[path]
             try:
                 value = spec.structure(raw)
-                if _unbounded(spec.type) and _too_deep(value, MAX_DEPTH):
+                if (
+                    type(value) not in _SCALARS
+                    and _unbounded(spec.type)
+                    and _too_deep(value, MAX_DEPTH)
+                ):
                     errors.append(ErrorEntry(prefix + path, _TOO_DEEP, prov))
                     continue
                 out[prefix + path] = (value, prov)
@@ -247,7 +251,12 @@ def _flatten(
             where = _locate_inside(doc, here, exc.subpath)
             errors.append(ErrorEntry(path + exc.subpath, exc.render(spec.secret), where))
             continue
-        if _unbounded(spec.type) and _too_deep(value, MAX_DEPTH - depth):
+        # (A scalar, most values, is never too deep: no need to ask about its type.)
+        if (
+            type(value) not in _SCALARS
+            and _unbounded(spec.type)
+            and _too_deep(value, MAX_DEPTH - depth)
+        ):
             # An Any/dict[str, Any] field takes any data: held to the same depth as the
             # schema-less config, or every later snapshot, copy and pickle would fail.
             errors.append(ErrorEntry(path, _TOO_DEEP, doc.locate(here)))
@@ -971,15 +980,18 @@ def load(cls: type, sources: Iterable[Any]) -> Any:
         if doc.layer is not None:
             new_layers[doc.layer] = flat
     for _doc, flat in entries:
-        for path, (value, prov) in flat.items():
-            spec = leaf_spec(schema, path)
-            mode = spec.info.merge if spec is not None else None
-            if type(value) is Patch:
-                base = merged[path][0] if path in merged else _plain_default(spec)
-                value = _deep_merge(base if isinstance(base, Mapping) else {}, value)
-            elif mode not in (None, "replace") and path in merged:
-                value = _combine(mode, merged[path][0], value)
-            merged[path] = (value, prov)
+        for path, item in flat.items():
+            value, prov = item
+            if type(value) is Patch or path in merged:  # else: nothing to combine it with
+                spec = leaf_spec(schema, path)
+                mode = spec.info.merge if spec is not None else None
+                if type(value) is Patch:
+                    base = merged[path][0] if path in merged else _plain_default(spec)
+                    value = _deep_merge(base if isinstance(base, Mapping) else {}, value)
+                elif mode not in (None, "replace"):
+                    value = _combine(mode, merged[path][0], value)
+                item = (value, prov)
+            merged[path] = item
     env_names = [d.env_name for d in docs if d.env_name is not None]
     obj = _build(cls, schema, merged, "", errors, env_names, None)
     if errors:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final
 
-__all__ = ["DEFAULT", "RUNTIME", "Provenance", "env_provenance"]
+__all__ = ["DEFAULT", "RUNTIME", "Provenance", "env_provenance", "file_provenance"]
 
 
 _tuple_new = tuple.__new__
@@ -99,6 +99,13 @@ def env_provenance(var: str, layer: str) -> Provenance:
     """``Provenance("env", var, layer=layer)``, without the keyword handling (one is made
     per variable on every load)."""
     return _tuple_new(Provenance, ("env", var, None, None, layer, None, None))
+
+
+def file_provenance(
+    name: str, line: int | None, column: int | None, layer: str, key: str | None
+) -> Provenance:
+    """``Provenance("file", name, line, column, layer, key)``, likewise."""
+    return _tuple_new(Provenance, ("file", name, line, column, layer, key, None))
 
 
 DEFAULT: Final = Provenance("default")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import attrs
 
 from ..errors import SourceError
-from ..flow.provenance import Provenance
+from ..flow.provenance import Provenance, file_provenance
 
 if TYPE_CHECKING:
     from ..flow.schema import Schema
@@ -213,10 +213,10 @@ class FileSource:
 
         def locate(path: tuple[str, ...]) -> Provenance:
             mark = marks.get(path)
-            key = ".".join(path)
+            key = ".".join(path) or None
             if mark is None:
-                return Provenance("file", name, None, None, layer, key or None)
-            return Provenance("file", name, mark[0], mark[1], layer, key or None)
+                return file_provenance(name, None, None, layer, key)
+            return file_provenance(name, mark[0], mark[1], layer, key)
 
         return locate
 

@@ -238,18 +238,21 @@ class EnvSource:
         patch_vars: dict[tuple[str, ...], str] = {}  # a dict set key by key -> a variable
         whole: dict[tuple[str, ...], str] = {}  # a whole dict (or section) by one variable
         layer = self.key
-        resolve = emap.resolve
+        meanings, resolve = emap._meanings, emap.resolve
+        holders: dict[tuple[str, ...], dict[str, Any]] = {}  # dict fields set key by key
         for var, value in found.items():
-            kind, path, spec, key = resolve(var)
+            kind, path, spec, key = meanings.get(var) or resolve(var)
             if kind == _PLAIN:
                 # Most variables: a plain leaf, straight to the flat result (no nested dict
                 # to build and walk again).
                 if path in where and where[path] != var:
                     errors.append((var, f"both {where[path]} and {var} are set; remove one"))
                     continue
-                if value == "" and not self._keep(var, value, spec, errors):
-                    continue
-                leaves[key] = (self._text(value, spec), env_provenance(var, layer))
+                if value == "":
+                    if not self._keep(var, value, spec, errors):
+                        continue
+                    value = self._text(value, spec)
+                leaves[key] = (value, env_provenance(var, layer))
                 where[path] = var
                 continue
             if kind == _NONE:
@@ -272,9 +275,12 @@ class EnvSource:
                 if owner is not None:
                     errors.append((var, f"both {owner} and {var} are set; remove one"))
                     continue
-                holder = _get_dict(data, path)
+                holder = holders.get(path)
                 if holder is None:
-                    continue
+                    holder = _get_dict(data, path)
+                    if holder is None:
+                        continue
+                    holders[path] = holder
                 holder[key] = value
                 where[(*path, key)] = var
                 where.setdefault(path, var)
