@@ -1058,7 +1058,7 @@ def _build(
         node.parent, node.name = parent
     osa = object.__setattr__
     provs: dict[str, Provenance] = {}
-    set_leaves: list[FieldSpec] = []
+    validated: list[FieldSpec] = []  # the fields set here that have validators, in order
     for name, spec in schema.fields.items():
         path = prefix + name
         if spec.nested is not None:
@@ -1105,10 +1105,11 @@ def _build(
             if value is MISSING:
                 continue
         osa(obj, name, wrap(obj, spec, value) if spec.collection else value)
-        set_leaves.append(spec)
+        if a.validator is not None:
+            validated.append(spec)
     if provs:
         node.prov = provs
-    _run_validators(obj, set_leaves, prefix, errors)
+    _run_validators(obj, validated, prefix, errors)
     post = getattr(cls, "__attrs_post_init__", None)
     if post is not None and not errors:
         post(obj)
@@ -1159,7 +1160,7 @@ def _overlay(obj: Any, merged: Flat, prefix: str, errors: list[ErrorEntry]) -> N
     schema = schema_of(type(obj))
     node: Node = obj._vein
     osa = object.__setattr__
-    changed: list[FieldSpec] = []
+    validated: list[FieldSpec] = []  # the fields set here that have validators, in order
     for name, spec in schema.fields.items():
         path = prefix + name
         if spec.nested is not None:
@@ -1179,8 +1180,9 @@ def _overlay(obj: Any, merged: Flat, prefix: str, errors: list[ErrorEntry]) -> N
         if node.prov is None:
             node.prov = {}
         node.prov[name] = prov
-        changed.append(spec)
-    _run_validators(obj, changed, prefix, errors)
+        if spec.attribute.validator is not None:
+            validated.append(spec)
+    _run_validators(obj, validated, prefix, errors)
 
 
 # --- provenance --------------------------------------------------------------------------

@@ -260,7 +260,7 @@ class EnvSource:
                     self._unknown(var, emap)
                 continue
             if kind == _KEY:
-                if not self._keep(var, value, spec, errors):
+                if value == "" and not self._keep(var, value, spec, errors):
                     continue
                 # The dict itself, or a section above it, given whole (JSON) as well: which
                 # one was meant is not vein's to guess (the result would hang on the order).
