@@ -147,6 +147,33 @@ class TestAsyncCallbacks:
 
         run(main())
 
+    def test_a_secret_fields_error_is_logged_without_its_message(self, caplog):
+        """As a plain callback's: the path is named, the exception's text (which may quote
+        the secret value) is left out of the log line."""
+
+        @vein.flow
+        class Creds:
+            password: str = vein.field(default="", secret=True)
+
+        async def main() -> None:
+            c = Creds()
+            got = asyncio.Event()
+            c.on_error(lambda exc: got.set())
+
+            async def check(change: vein.Change) -> None:
+                raise ValueError(f"bad password {change.new!r}")
+
+            c.on_change("password", check)
+            c.password = "hunter2"
+            await asyncio.wait_for(got.wait(), TIMEOUT)
+
+        with caplog.at_level("ERROR", logger="vein"):
+            run(main())
+        lines = [r.getMessage() for r in caplog.records if r.name == "vein"]
+        assert len(lines) == 1
+        assert "'password'" in lines[0] and "check" in lines[0]
+        assert "hunter2" not in lines[0] and "message hidden" in lines[0]
+
     def test_cancelled_subscription_stops_scheduling(self):
         """After ``cancel()`` nothing more is scheduled."""
 

@@ -714,3 +714,41 @@ class TestComputedBelowDynamicState:
             raise RuntimeError
         s.basket.prices.extend([])
         assert got == []
+
+
+def test_two_writer_threads_never_announce_one_change_twice():
+    """Both inputs of one computed value written from two threads at once: every change of
+    the value is announced once, and each announcement starts where the previous ended."""
+    import collections
+    import sys
+
+    @vein.flow
+    class Srv:
+        a: int = 0
+        b: int = 0
+
+        @vein.computed
+        def total(self) -> int:
+            return self.a + self.b * 1_000_000
+
+    s = Srv()
+    heard: list[tuple[int, int]] = []
+    s.on_change("total", lambda c: heard.append((c.old, c.new)))
+    n = 3000
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        writers = [
+            threading.Thread(target=lambda: [setattr(s, "a", i) for i in range(1, n + 1)]),
+            threading.Thread(target=lambda: [setattr(s, "b", i) for i in range(1, n + 1)]),
+        ]
+        for t in writers:
+            t.start()
+        for t in writers:
+            t.join(120)
+    finally:
+        sys.setswitchinterval(old_interval)
+    assert not any(t.is_alive() for t in writers)
+    twice = [pair for pair, k in collections.Counter(heard).items() if k > 1]
+    assert twice == []
+    assert heard and heard[-1][1] == s.total == n + n * 1_000_000

@@ -495,6 +495,68 @@ class TestRoutes:
         sub.cancel()
         assert s._vein.subs is not middle and "debug" in middle
 
+    def test_a_cancel_from_a_finalizer_inside_subscribe_is_kept(self):
+        """The garbage collector may run while subscribe()/cancel() builds the node's new
+        table, and a finalizer may cancel another subscription of that node then (same
+        thread, the lock re-entered): that cancel must not be undone by the outer call."""
+        s = Settings()
+        calls = []
+        subs = []
+
+        class Owner:  # unsubscribes when it goes away
+            def __init__(self, i):
+                self.me = self  # a reference cycle: freed by the cyclic GC, at any allocation
+                self.sub = s.on_change("timeout", lambda c, i=i: calls.append(i))
+
+            def __del__(self):
+                self.sub.cancel()
+
+        for i in range(3000):
+            owner = Owner(i)
+            subs.append(owner.sub)
+            del owner
+            other = s.on_change("timeout", lambda c: None)  # allocates: GC runs in here
+            other.cancel()
+        gc.collect()
+        assert not any(sub.active for sub in subs)
+        s.timeout = 1
+        assert calls == []
+        assert s._vein.subs is None  # nothing left behind
+
+    def test_weak_subscriptions_collected_inside_subscribe_leave_nothing(self):
+        s = Settings()
+
+        class Owner:
+            def __init__(self):
+                self.me = self
+
+            def cb(self, change):
+                pass
+
+        for _ in range(3000):
+            owner = Owner()
+            s.on_change("timeout", owner.cb, weak=True)
+            del owner
+            s.on_change("debug", lambda c: None).cancel()
+        gc.collect()
+        assert s._vein.subs is None
+
+    def test_subscribing_above_during_a_delivery_hears_only_later_changes(self):
+        """Who hears a change is settled at every level before the first callback runs."""
+        s = Settings()
+        late = []
+        made = []
+
+        def on_child(change):
+            if not made:
+                made.append(s.on_change("database.host", lambda c: late.append(c.new)))
+
+        s.database.on_change("host", on_child)
+        s.database.host = "b"
+        assert late == []
+        s.database.host = "c"
+        assert late == ["c"]
+
     def test_subscribe_and_cancel_while_other_threads_write(self, fast_switching):
         """Churn on one path while writers take the remembered route: a subscription that
         stays is heard on every write, a cancelled one never after its cancel returned."""

@@ -8,6 +8,7 @@ other threads work too).  Its failures are reported like any callback's.
 from __future__ import annotations
 
 import asyncio
+import functools
 import weakref
 from collections.abc import Awaitable, Callable
 from types import TracebackType
@@ -58,12 +59,14 @@ def subscribe_async(
     strong = None if weak else callback  # the relay must not keep a weak callback alive
     tasks: set[asyncio.Task[Any]] = set()
 
-    def done(task: asyncio.Task[Any]) -> None:
+    def done(change: Change, task: asyncio.Task[Any]) -> None:
         tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
             assert exc is not None
-            report_error(node, exc, f"async callback {name!r}")
+            # As a plain callback's error: named with its path, and without the exception's
+            # text when the change was to a secret field (it may quote the value).
+            report_error(node, exc, f"async callback {name!r} for {change.path!r}", change[4])
 
     def spawn(change: Change) -> None:
         cb = strong if ref is None else ref()
@@ -71,7 +74,7 @@ def subscribe_async(
             return  # a weakly held callback is gone
         task: asyncio.Task[Any] = loop.create_task(cb(change))  # type: ignore[arg-type]
         tasks.add(task)
-        task.add_done_callback(done)
+        task.add_done_callback(functools.partial(done, change))
 
     def relay(change: Change) -> None:
         if loop.is_closed():

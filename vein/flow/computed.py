@@ -291,11 +291,16 @@ class computed(Generic[T]):
             if announced:
                 announced.pop(self.name, None)  # a new listener starts from a fresh value
             return
-        if announced is None:
-            announced = node.computed_seen = {}
-        old = announced.get(self.name, _NO)
-        new = self.__get__(obj)
-        announced[self.name] = new
+        # Compare and remember as one step: two threads whose writes both change the value
+        # must announce two changes, never the same one twice.
+        with (node.tree or node.find_tree()).lock:
+            if announced is None:
+                announced = node.__dict__.get("computed_seen")
+                if announced is None:
+                    announced = node.computed_seen = {}
+            old = announced.get(self.name, _NO)
+            new = self.__get__(obj)
+            announced[self.name] = new
         if old is _NO:
             return  # never announced: the baseline is set now
         try:

@@ -208,16 +208,19 @@ class Subscription:
             if self.key == "\0error":
                 tree.error_handlers = tuple(s for s in tree.error_handlers if s is not self)
                 return
-            subs = node.subs
-            if subs is None:
-                return
-            table = SubTable(subs)
-            left = tuple(s for s in subs.get(self.key, ()) if s is not self)
-            if left:
-                table[self.key] = left
-            else:
-                table.pop(self.key, None)
-            node.subs = table or None
+            while True:
+                subs = node.subs
+                if subs is None:
+                    return
+                table = SubTable(subs)
+                left = tuple(s for s in subs.get(self.key, ()) if s is not self)
+                if left:
+                    table[self.key] = left
+                else:
+                    table.pop(self.key, None)
+                if node.subs is subs:  # as in subscribe(): a finalizer may have run
+                    node.subs = table or None
+                    return
 
     def __enter__(self) -> Subscription:
         return self
@@ -249,16 +252,25 @@ def subscribe(
         if key == "\0error":
             tree.error_handlers = (*tree.error_handlers, sub)
         else:
-            table = SubTable(node.subs or ())
-            group = table.get(key, ())
             if internal:
                 sub.internal = True
                 sub.seq += _INTERNAL_SEQ
-                table[key] = (*group, sub)
-            else:
-                users = tuple(s for s in group if not s.internal)
-                table[key] = (*users, sub, *group[len(users) :])
-            node.subs = table
+            while True:
+                subs = node.subs
+                table = SubTable(subs or ())
+                group = table.get(key, ())
+                if internal:
+                    table[key] = (*group, sub)
+                else:
+                    users = tuple(s for s in group if not s.internal)
+                    table[key] = (*users, sub, *group[len(users) :])
+                # Building the table allocates, which may run the garbage collector, whose
+                # finalizers may cancel a subscription of this node (a weak one whose owner
+                # died, a __del__), re-entering this lock in this thread.  Install only a
+                # table made from the one still installed, or that cancel would be undone.
+                if node.subs is subs:
+                    node.subs = table
+                    break
     return sub
 
 
@@ -376,12 +388,18 @@ def callback_failed(node: Node, exc: BaseException, cb: Any, change: Change) -> 
 def emit(node: Node, name: str, old: Any, new: Any, source: Provenance, secret: bool) -> None:
     """Deliver one change of field *name* of *node*'s object to every interested subscriber.
 
-    The :class:`Change` is built only for the levels where somebody listens.  This is the
-    hot path of every listened write: each level finds its listeners with one lookup in
-    its table's remembered routes.
+    Who hears it is settled, at every level up to the root, before the first callback
+    runs: a callback that subscribes elsewhere in the tree (or moves an element) changes
+    who hears the *next* change, not this one.  The :class:`Change` is built only for the
+    levels where somebody listens.  This is the hot path of every relayed write: each level
+    finds its listeners with one lookup in its table's remembered routes.
     """
     path = name
     n = node
+    first: Node | None = None  # the lowest level that listens: most writes have one
+    first_path = ""
+    first_targets: tuple[Subscription, ...] = ()
+    more: list[tuple[Node, str, tuple[Subscription, ...]]] | None = None
     while True:
         subs = n.subs
         if subs is not None:
@@ -389,29 +407,40 @@ def emit(node: Node, name: str, old: Any, new: Any, source: Provenance, secret: 
             if targets is None:
                 targets = route(subs, path)
             if targets:
-                change = _tuple_new(Change, (path, old, new, source, secret))
-                for sub in targets:  # _fire, inline: this loop runs on every relayed write
-                    cb = sub._callback if sub._ref is None else sub._ref()
-                    if cb is not None:
-                        try:
-                            cb(change)
-                        except Exception as exc:
-                            callback_failed(n, exc, cb, change)
+                if first is None:
+                    first, first_path, first_targets = n, path, targets
+                elif more is None:
+                    more = [(n, path, targets)]
+                else:
+                    more.append((n, path, targets))
         parent = n.parent
         if parent is None:
-            return
+            break
         if n.box is None:
             path = f"{n.name}.{path}"
         else:
             # An element of a list/dict field: its place is found (by identity) only when
             # somebody above listens; one no longer held tells nobody above.
             if not heard(parent):
-                return
+                break
             key = element_key(n)
             if key is None:
-                return
+                break
             path = n.name + key + "." + path
         n = parent
+    if first is None:
+        return
+    change = _tuple_new(Change, (first_path, old, new, source, secret))
+    for sub in first_targets:  # _fire, inline: this loop runs on every relayed write
+        cb = sub._callback if sub._ref is None else sub._ref()
+        if cb is not None:
+            try:
+                cb(change)
+            except Exception as exc:
+                callback_failed(first, exc, cb, change)
+    if more is not None:
+        for level, level_path, targets in more:
+            _fire(level, targets, _tuple_new(Change, (level_path, old, new, source, secret)))
 
 
 def emit_changes(node: Node, changes: list[tuple[Node, str, Any, Any, Provenance, bool]]) -> None:
