@@ -23,6 +23,9 @@ NOT_ON_IMPORT = (
     "tomllib",
     "logging",
     "difflib",
+    "json",
+    "decimal",
+    "datetime",
     "vein.cli",
     "vein.watch",
     "vein.infer",
@@ -31,7 +34,7 @@ NOT_ON_IMPORT = (
 
 
 def imported_after(code: str) -> list[str]:
-    probe = f"import sys\n{code}\nimport json\nprint(json.dumps(sorted(sys.modules)))"
+    probe = f"import sys\n{code}\n_mods = sorted(sys.modules)\nimport json\nprint(json.dumps(_mods))"
     out = subprocess.run(
         [sys.executable, "-c", probe], cwd=str(ROOT), capture_output=True, text=True, check=True
     )
@@ -64,6 +67,40 @@ def test_a_schema_and_an_env_load_need_none_of_them_either() -> None:
     )
     modules = imported_after(code)
     assert [m for m in NOT_ON_IMPORT if m in modules] == []
+
+
+def test_decimal_and_date_fields_work_without_vein_importing_their_modules() -> None:
+    """vein finds datetime and decimal types through sys.modules: a schema that uses them
+    imported them itself, and they convert, check and dump as before."""
+    code = (
+        "import vein, datetime, decimal\n"
+        "@vein.flow\n"
+        "class S:\n"
+        "    price: decimal.Decimal = decimal.Decimal('0')\n"
+        "    day: datetime.date = datetime.date(2020, 1, 1)\n"
+        "    at: datetime.datetime = datetime.datetime(2020, 1, 1)\n"
+        "src = {'price': '1.10', 'day': '2026-12-04', 'at': '2026-12-04T06:41:00'}\n"
+        "s = vein.load(S, vein.from_dict(src))\n"
+        "assert s.price == decimal.Decimal('1.10') and str(s.price) == '1.10'\n"
+        "assert s.day == datetime.date(2026, 12, 4)\n"
+        "assert s.at == datetime.datetime(2026, 12, 4, 6, 41)\n"
+        "assert vein.to_dict(s) == {'price': '1.10', 'day': '2026-12-04', 'at': '2026-12-04T06:41:00'}\n"
+        "for bad in ({'day': '2026-12-04T06:41:00'}, {'price': 'x'}):\n"
+        "    try:\n"
+        "        vein.load(S, vein.from_dict(bad))\n"
+        "    except vein.ValidationError as exc:\n"
+        "        assert 'ISO 8601 date' in str(exc) or 'decimal number' in str(exc), str(exc)\n"
+        "    else:\n"
+        "        raise AssertionError(bad)\n"
+        "try:\n"
+        "    s.day = datetime.datetime(2026, 1, 1)\n"
+        "except vein.ValidationError as exc:\n"
+        "    assert 'ISO 8601 date' in str(exc), str(exc)\n"
+        "else:\n"
+        "    raise AssertionError('a date-time accepted as a date')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=str(ROOT), capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
 
 
 def test_what_is_left_out_still_works_when_needed() -> None:

@@ -20,22 +20,24 @@ not coerce text.
 
 from __future__ import annotations
 
-import datetime as _dt
 import enum
-import json
 import math
 import re
+import sys
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path, PosixPath, PurePath, PurePosixPath, PureWindowsPath, WindowsPath
-from typing import Any, Final, Literal, TypeVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, Union, get_args, get_origin
 
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
+
+if TYPE_CHECKING:
+    import datetime as _dt
+    from decimal import Decimal
 
 __all__ = [
     "ConversionError",
@@ -49,6 +51,29 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+# datetime, decimal and json are not imported with vein (they are a good part of its import
+# time, and most schemas use none of them): a field can only be of a datetime or decimal
+# type if the application imported that module, so vein looks for it in sys.modules.
+
+
+def _stdlib_type(tp: Any, module: str, name: str) -> bool:
+    """Is *tp* the class *name* of the standard library *module* (never importing it)?"""
+    found = sys.modules.get(module)
+    return found is not None and tp is getattr(found, name)
+
+
+def _stdlib_subclass(module: str, name: str, but_not: str = "") -> Callable[[Any], bool]:
+    """A hook predicate: a subclass of *module*.*name* (and not of *module*.*but_not*)."""
+
+    def matches(tp: Any) -> bool:
+        found = sys.modules.get(module)
+        if found is None or not isinstance(tp, type) or not issubclass(tp, getattr(found, name)):
+            return False
+        return not (but_not and issubclass(tp, getattr(found, but_not)))
+
+    return matches
 
 
 class Plain(str):
@@ -172,21 +197,28 @@ def resolve_plain(text: str) -> Any:
     return str(text)
 
 
+_SIMPLE_NAMES: Final[dict[Any, str]] = {
+    str: "text",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    Path: "a path",
+    type(None): "null",
+}
+_STDLIB_NAMES: Final = {
+    ("datetime", "datetime"): "an ISO 8601 date-time",
+    ("datetime", "date"): "an ISO 8601 date",
+    ("decimal", "Decimal"): "a decimal number",
+}
+
+
 def describe_type(tp: Any) -> str:
     """A short human name for a type, as used in messages (``an integer``, ``list[str]``)."""
-    simple = {
-        str: "text",
-        int: "an integer",
-        float: "a number",
-        bool: "a boolean",
-        Path: "a path",
-        _dt.datetime: "an ISO 8601 date-time",
-        _dt.date: "an ISO 8601 date",
-        Decimal: "a decimal number",
-        type(None): "null",
-    }
-    if tp in simple:
-        return simple[tp]
+    if tp in _SIMPLE_NAMES:
+        return _SIMPLE_NAMES[tp]
+    for (module, name), text in _STDLIB_NAMES.items():
+        if _stdlib_type(tp, module, name):
+            return text
     if tp is Any:
         return "any value"
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
@@ -326,6 +358,8 @@ def _struct_bool(value: Any, _: Any) -> bool:
 
 
 def _struct_decimal(value: Any, _: Any) -> Decimal:
+    from decimal import Decimal, InvalidOperation  # imported already: a field needs it
+
     if isinstance(value, bool):
         raise ConversionError("a decimal number", value)
     if isinstance(value, int | float | Decimal):
@@ -350,6 +384,8 @@ def _struct_path(value: Any, tp: Any) -> PurePath:
 
 
 def _struct_datetime(value: Any, _: Any) -> _dt.datetime:
+    import datetime as _dt  # imported already: a field needs it
+
     if isinstance(value, _dt.datetime):
         return value
     text = _text_of(value, "an ISO 8601 date-time")
@@ -360,6 +396,8 @@ def _struct_datetime(value: Any, _: Any) -> _dt.datetime:
 
 
 def _struct_date(value: Any, _: Any) -> _dt.date:
+    import datetime as _dt  # imported already: a field needs it
+
     if isinstance(value, _dt.datetime):
         raise ConversionError("an ISO 8601 date", value)
     if isinstance(value, _dt.date):
@@ -444,6 +482,8 @@ def _literal_hook(tp: Any) -> Callable[[Any, Any], Any]:
 def _split_text(value: str, expected: str, hide: bool = False) -> list[Any]:
     text = value.strip()
     if text.startswith("["):
+        import json
+
         try:
             parsed = json.loads(text)
         except ValueError as exc:
@@ -466,6 +506,8 @@ def _json_error(exc: ValueError) -> str:
 
 
 def _json_object(value: str, expected: str, hide: bool = False) -> dict[str, Any]:
+    import json
+
     try:
         parsed = json.loads(value)
     except ValueError as exc:
@@ -833,11 +875,13 @@ def _make_converter(*, forbid_extra_keys: bool = True) -> cattrs.Converter:
         (int, _struct_int),
         (float, _struct_float),
         (bool, _struct_bool),
-        (Decimal, _struct_decimal),
-        (_dt.datetime, _struct_datetime),
-        (_dt.date, _struct_date),
     ):
         conv.register_structure_hook(tp, fn)
+    conv.register_structure_hook_func(_stdlib_subclass("decimal", "Decimal"), _struct_decimal)
+    conv.register_structure_hook_func(_stdlib_subclass("datetime", "datetime"), _struct_datetime)
+    conv.register_structure_hook_func(
+        _stdlib_subclass("datetime", "date", but_not="datetime"), _struct_date
+    )
     conv.register_structure_hook_func(lambda t: t is Any or t is object, _struct_any)
     # By class, each concrete one: cattrs registers Path itself (as ``Path(value)``, which
     # takes a null or an empty text), and its class dispatch picks the most specific class.
@@ -968,7 +1012,13 @@ def runtime_check(tp: Any) -> tuple[type | None, Check | None]:
             raise ConversionError(expected, v)
 
         return int, check_int
-    if tp is bool or tp is str or tp is Decimal or tp is _dt.date or tp is _dt.datetime:
+    if (
+        tp is bool
+        or tp is str
+        or _stdlib_type(tp, "decimal", "Decimal")
+        or _stdlib_type(tp, "datetime", "date")
+        or _stdlib_type(tp, "datetime", "datetime")
+    ):
         return tp, _isinstance_check(tp, expected)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         # No coercion at runtime: the member itself (a source may give its value).
@@ -1084,10 +1134,13 @@ def _check_items(checks: Sequence[Check | None], seq: Any) -> list[Any]:
 
 
 def _isinstance_check(tp: type, expected: str) -> Check:
+    # A date-time is not a date (datetime is a subclass of date).
+    not_this = sys.modules["datetime"].datetime if _stdlib_type(tp, "datetime", "date") else ()
+
     def check(v: Any) -> Any:
         if isinstance(v, tp) and not (
             (tp is not bool and isinstance(v, bool) and tp in (int, float))
-            or (tp is _dt.date and isinstance(v, _dt.datetime))  # a date-time is not a date
+            or isinstance(v, not_this)
         ):
             return v
         raise ConversionError(expected, v)

@@ -18,7 +18,6 @@ The layering rule ("the latest intent wins, sources keep their order among thems
 from __future__ import annotations
 
 import functools
-import json
 import re
 import typing
 from collections.abc import Iterable, Mapping
@@ -216,6 +215,8 @@ def _flatten(
             if isinstance(raw, spec.nested):
                 raw = {s: getattr(raw, s) for s in schema_of(spec.nested).fields if hasattr(raw, s)}
             elif isinstance(raw, str) and not runtime:
+                import json  # not with vein: import time
+
                 try:
                     raw = json.loads(raw)
                 except (ValueError, RecursionError):

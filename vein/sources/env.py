@@ -12,7 +12,6 @@ Schema-less mode (``vein.config``): ``APP_DATABASE__HOST`` sets ``database.host`
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import warnings
@@ -303,6 +302,8 @@ class EnvSource:
             if not self._keep(var, value, spec, errors):
                 continue
             if kind == _BLOCK:
+                import json  # not with vein: import time
+
                 try:
                     parsed = json.loads(value)
                 except (ValueError, RecursionError):
@@ -472,6 +473,8 @@ def _get_dict(data: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any] | N
         _set(data, path, {})
         existing = _get_nested(data, path)
     elif isinstance(existing, str):
+        import json
+
         try:
             parsed = json.loads(existing)
         except (ValueError, RecursionError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -40,6 +39,8 @@ _COMMENT_LINE = re.compile(r"^[ \t]*(//|/\*)", re.MULTILINE)
 
 def parse_json(text: str, display: str, *, what: str = "JSON file") -> Mapping[str, Any]:
     """Parse JSON *text* into raw data (floats keep their text); *display* names it in errors."""
+    import json  # not with vein: import time
+
     try:
         # Floats keep their text so a str field gets "1.10", not "1.1".
         data = json.loads(text, parse_float=Plain, object_pairs_hook=_pairs)
