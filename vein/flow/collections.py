@@ -763,21 +763,22 @@ def _owner_of(obj: Any, spec: FieldSpec) -> Owner:
             raise readonly_error(obj, spec)
 
         return (obj, spec, refuse, refuse, True, None, bool(element_classes(spec)))
+    checks = spec.container_checks
+    if checks is None:
+        checks = spec.container_checks = _container_checks(spec)
+    return (obj, spec, *checks)
+
+
+def _container_checks(spec: FieldSpec) -> tuple[Any, ...]:
+    """The per-field part of an :data:`Owner`: (value check, key check, read-only,
+    validator, holds flow objects)."""
     # Converters are not run: they turn a whole assigned value into another one, which an
     # in-place change of the stored container must not do (docs/collections.md).
     validator = spec.attribute.validator
     args = get_args(spec.type)
+    elements = bool(element_classes(spec))
     if spec.collection == "dict":
         kcheck = runtime_check(args[0])[1] if args else None
         vcheck = runtime_check(args[1])[1] if len(args) > 1 else None
-        return (obj, spec, vcheck, kcheck, False, validator, bool(element_classes(spec)))
-    elements = bool(element_classes(spec))
-    return (
-        obj,
-        spec,
-        runtime_check(args[0])[1] if args else None,
-        None,
-        False,
-        validator,
-        elements,
-    )
+        return (vcheck, kcheck, False, validator, elements)
+    return (runtime_check(args[0])[1] if args else None, None, False, validator, elements)

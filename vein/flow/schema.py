@@ -64,6 +64,9 @@ class FieldSpec:
     nested: type | None  # a flow class held by this field (deep merge, relayed events)
     structure: Callable[[Any], Any]
     collection: str | None = None  # "list"/"dict"/"set": stored as an evented container
+    #: What an evented container of this field checks (element checks, validator, whether
+    #: it holds flow objects): worked out on first use, not for every container made.
+    container_checks: tuple[Any, ...] | None = None
 
     @property
     def secret(self) -> bool:
