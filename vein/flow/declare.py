@@ -743,6 +743,9 @@ def _make_init(final: type, mid: Any, schema: Schema) -> Any:
             "            raise",
             "        raise found from None",
         ]
+        # One try for all the checks, *at* naming the field being checked: the code stays
+        # short (compiling it is most of what a class definition costs vein).
+        checks: list[str] = []
         for i, spec in enumerate(schema.fields.values()):
             a = spec.attribute
             if spec.check is None:  # nested fields too: a mapping is structured, junk rejected
@@ -755,14 +758,21 @@ def _make_init(final: type, mid: Any, schema: Schema) -> Any:
             ns[f"_check{i}"] = spec.check
             ns[f"_fast{i}"] = spec.fast_type
             ns[f"_spec{i}"] = spec
-            cond = f"type(v) is not _fast{i}" if spec.fast_type is not None else "True"
+            checks.append(f"        at = _spec{i}")
+            if spec.fast_type is not None:
+                checks += [
+                    f"        v = _get{i}(self)",
+                    f"        if type(v) is not _fast{i}:",
+                    f"            _set{i}(self, _check{i}(v))",
+                ]
+            else:
+                checks.append(f"        _set{i}(self, _check{i}(_get{i}(self)))")
+        if checks:
             lines += [
-                f"    v = _get{i}(self)",
-                f"    if {cond}:",
-                "        try:",
-                f"            _set{i}(self, _check{i}(v))",
-                "        except _Conversion as exc:",
-                f"            raise _type_error(self, _spec{i}, exc) from None",
+                "    try:",
+                *checks,
+                "    except _Conversion as exc:",
+                "        raise _type_error(self, at, exc) from None",
             ]
     if not schema.dynamic:
         ns["_wrap"] = wrap

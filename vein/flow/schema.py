@@ -194,10 +194,24 @@ def build_schema(cls: type, dynamic: bool) -> Schema:
             fast_type=fast,
             check=check,
             nested=nested,
-            structure=_structure_or_fallback(tp),
+            # A section's source converter is built on first use: loads build sections
+            # field by field, so most programs never need it (and it costs at import).
+            structure=_structure_or_fallback(tp) if nested is None else _on_first_use(tp),
             collection=collection_kind(tp) if nested is None else None,
         )
     return Schema(cls, fields, dynamic)
+
+
+def _on_first_use(tp: Any) -> Callable[[Any], Any]:
+    """:func:`_structure_or_fallback` of *tp*, made the first time it is called."""
+    made: list[Callable[[Any], Any]] = []
+
+    def structure(value: Any) -> Any:
+        if not made:
+            made.append(_structure_or_fallback(tp))
+        return made[0](value)
+
+    return structure
 
 
 def _structure_or_fallback(tp: Any) -> Callable[[Any], Any]:
