@@ -263,10 +263,42 @@ class TestConfig:
         assert snap.to_dict() == {"database": {"host": "db"}, "name": "x", "ports": [1, 2]}
         with pytest.raises(AttributeError):
             snap.name = "y"  # type: ignore[misc]
-        assert c.snapshot() is snap
+        # A plain list is held (no write tells when it changes in place): copied again.
+        assert c.snapshot() == snap and c.snapshot() is not snap
+        assert c.database.snapshot() is c.database.snapshot()  # nothing plain in there
         c.database.host = "other"
         assert c.snapshot().database.host == "other"
         assert snap.database.host == "db"
+
+    def test_plain_lists_changed_in_place_are_seen_by_the_next_snapshot(self):
+        """A plain list (schema-less key, nested namespace, dynamic attribute, Any field)
+        changes in place without a write: the next snapshot shows it, before and after a
+        later commit, and the earlier snapshot keeps what it had."""
+        c = vein.Config({"hosts": ["a"], "db": {"hosts": ["x"]}})
+        first = c.snapshot()
+        c.hosts.append("b")
+        c.db.hosts.append("y")
+        assert c.snapshot().hosts == ("a", "b") and c.snapshot().db.hosts == ("x", "y")
+        c.unrelated = 1
+        assert c.snapshot().to_dict()["hosts"] == c.to_dict()["hosts"] == ["a", "b"]
+        assert first.hosts == ("a",) and first.db.hosts == ("x",)
+        assert "hosts=('a', 'b')" in repr(c.snapshot())  # frozen values shown frozen
+
+        class Session(vein.Flow):
+            def __init__(self) -> None:
+                super().__init__()
+                self.roles = ["user"]
+
+        s = Session()
+        before = s.snapshot()
+        s.roles.append("admin")
+        assert s.snapshot().roles == ("user", "admin") and before.roles == ("user",)
+
+        o = LooseOuter()  # an Any field of a section (classes below)
+        o.loose.data = [1]
+        taken = o.snapshot()
+        o.loose.data.append(2)
+        assert o.snapshot().loose.data == (1, 2) and taken.loose.data == (1,)
 
     def test_config_snapshots_compare(self):
         """Equal configs give equal, equally hashed snapshots."""

@@ -171,7 +171,11 @@ class Snapshot:
             from .config import redacted
 
             def show(v: Any) -> str:
-                return repr(v) if isinstance(v, Snapshot) else repr(redacted(_thaw(v)))
+                if isinstance(v, Snapshot):
+                    return repr(v)
+                thawed = _thaw(v)
+                shown = redacted(thawed)
+                return repr(v) if shown == thawed else repr(shown)  # frozen, unless masked
 
         inner = ", ".join(
             f"{k}={_MASK if k in hidden else show(v)}" for k, v in self.__dict__.items()
@@ -289,11 +293,16 @@ class _Shape:
 _UNSET: Any = object()
 _shapes: dict[type, _Shape] = {}
 
+#: Plain containers that can change in place without any write (an ``Any`` field's list,
+#: a dynamic attribute's or a schema-less key's): no version or revision says when they
+#: do, so a snapshot of an object holding one is never reused -- it is copied again.
+_PLAIN_MUTABLE: frozenset[type] = frozenset((list, dict, set, bytearray))
+
 
 class _Made:
     """What one object's cached snapshot was made from (``node.snap``)."""
 
-    __slots__ = ("extra", "revs", "snap", "tree", "values", "version")
+    __slots__ = ("extra", "revs", "snap", "tree", "values", "version", "volatile")
 
     def __init__(
         self,
@@ -302,7 +311,8 @@ class _Made:
         snap: Snapshot,
         values: tuple[Any, ...],
         revs: list[int | None],
-        extra: dict[str, tuple[Any, Any, int | None]],
+        extra: dict[str, tuple[Any, Any, Any]],
+        volatile: bool,
     ) -> None:
         self.version = version
         self.tree = tree
@@ -310,6 +320,7 @@ class _Made:
         self.values = values
         self.revs = revs  # of the evented containers, in the order of ``_Shape.collections``
         self.extra = extra  # undeclared key -> (value, its snapshot if a flow object, revision)
+        self.volatile = volatile  # it (or an object below) holds a _PLAIN_MUTABLE container
 
 
 def _take(obj: Any) -> Snapshot:
@@ -325,7 +336,7 @@ def _take(obj: Any) -> Snapshot:
     tree = node.tree or node.find_tree()
     version = tree.version
     made: _Made | None = node.__dict__.get("snap")
-    if made is not None and made.version == version and made.tree is tree:
+    if made is not None and made.version == version and made.tree is tree and not made.volatile:
         return made.snap
     cls = type(obj)
     shape = _shapes.get(cls)
@@ -333,21 +344,32 @@ def _take(obj: Any) -> Snapshot:
         shape = _shapes[cls] = _Shape(cls)
     values = shape.values(obj)
     revs = [revision(values[i]) for i in shape.collections]
+    volatile = False
+    for value in values:
+        if type(value) in _PLAIN_MUTABLE:
+            volatile = True
+            break
     children: dict[int, Snapshot] = {}
     for i in shape.nested:
         child = values[i]
         if child is not None and child is not _UNSET:
             children[i] = _take(child)
-    extra: dict[str, tuple[Any, Any, int | None]] = {}
+            volatile = volatile or child._vein.snap.volatile
+    extra: dict[str, tuple[Any, Any, Any]] = {}
     for key, value in shape.extra(obj):
         if hasattr(value, "_vein") and not isinstance(value, type):
             extra[key] = (value, _take(value), None)  # an adopted flow object
+            volatile = volatile or value._vein.snap.volatile
+        elif type(value) in _PLAIN_MUTABLE:
+            extra[key] = (value, None, object())  # a revision equal to no other: copied again
+            volatile = True
         else:
             extra[key] = (value, None, revision(value))
     old = made.snap.__dict__ if made is not None else None
     if (
         made is not None
         and old is not None
+        and not volatile
         and all(map(operator.is_, made.values, values))
         and made.revs == revs
         and all(old.get(shape.names[i]) is snap for i, snap in children.items())
@@ -357,7 +379,7 @@ def _take(obj: Any) -> Snapshot:
         return made.snap
     data = _data(obj, shape, values, revs, children, extra, made)
     snap = _rebuild(cls, data, _hidden(obj, shape))
-    node.snap = _Made(version, tree, snap, values, revs, extra)
+    node.snap = _Made(version, tree, snap, values, revs, extra, volatile)
     return snap
 
 
@@ -394,7 +416,7 @@ def _data(
             continue
         if i in children:
             data[name] = children[i]
-        elif i in unchanged and name in old:
+        elif i in unchanged and name in old and type(value) not in _PLAIN_MUTABLE:
             data[name] = old[name]
         else:
             data[name] = _frozen(obj, name, value)
@@ -437,7 +459,12 @@ def take_snapshot(obj: Any) -> Snapshot:
     node = obj._vein
     tree = node.tree or node.find_tree()
     made: _Made | None = node.__dict__.get("snap")
-    if made is not None and made.version == tree.version and made.tree is tree:
+    if (
+        made is not None
+        and made.version == tree.version
+        and made.tree is tree
+        and not made.volatile
+    ):
         return made.snap
     lock = tree.lock
     _used(tree)
