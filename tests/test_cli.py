@@ -379,7 +379,7 @@ def test_import_error_points_at_the_users_line(project: Path) -> None:
         """))
     r = run("check", "order.py:Settings", cwd=project)
     assert r.returncode == 2
-    assert "No mandatory attributes allowed after an attribute with a default" in r.stderr
+    assert "the required field 'b' (no default) comes after fields with defaults" in r.stderr
     assert "order.py:3" in r.stderr
     assert "Traceback" not in r.stderr
 

@@ -633,6 +633,19 @@ class TestPickleAndCopy:
         c.hosts.append("b")
         assert s.hosts == ["a"]
 
+    @pytest.mark.parametrize("clone", _roundtrips())
+    def test_a_clone_explains_its_values_as_the_original(self, clone):
+        """Provenance is part of the state: a copy's values came from where the original's
+        did (a copy said "default" for values that came from a file)."""
+        s = vein.load(Settings, vein.from_dict({"timeout": 12, "database": {"port": 6543}}, name="cfg"))
+        s.debug = True
+        c = clone(s)
+        for path in ("timeout", "database.port", "debug", "api_key"):
+            assert str(c.explain(path)) == str(s.explain(path)), path
+        assert str(c.explain("debug")) == "runtime" and str(c.explain("api_key")) == "default"
+        c.timeout = 1
+        assert str(c.explain("timeout")) == "runtime" and "cfg" in str(s.explain("timeout"))
+
     def test_pickle_of_a_child_alone(self):
         """A nested object pickles on its own and becomes a root."""
         s = Settings()
@@ -648,6 +661,71 @@ class TestPickleAndCopy:
 
 class TestConstruction:
     """The generated ``__init__`` checks types like an assignment does."""
+
+    def test_constructor_arguments_are_runtime_values(self):
+        """explain() says "runtime" for what the constructor was given (by position, by
+        keyword, by attrs.evolve), "default" for the rest."""
+
+        @vein.flow
+        class Opts:
+            timeout: float = 30.0
+            name: str = "a"
+            _token: str = ""  # init takes it as token=
+            mode: str = vein.field(default="x", kw_only=True)
+
+        o = Opts(5.0, mode="y", token="t")
+        assert [str(o.explain(p)) for p in ("timeout", "name", "_token", "mode")] == [
+            "runtime", "default", "runtime", "runtime",
+        ]  # fmt: skip
+        assert str(Opts().explain("timeout")) == "default"
+        evolved = attrs.evolve(vein.load(Opts, vein.from_dict({"name": "b"})), timeout=1.0)
+        assert str(evolved.explain("timeout")) == "runtime"
+
+    def test_a_required_field_after_defaults_is_explained(self):
+        """attrs' rule (required fields first), said in vein's words with the two ways out."""
+        with pytest.raises(vein.SchemaError) as info:
+
+            class Broken(vein.Flow):
+                mode: str = "dev"
+                key: str = vein.field(secret=True)
+
+        text = str(info.value)
+        assert "'key'" in text and "required fields first" in text and "kw_only=True" in text
+
+        @vein.flow
+        class Fixed:
+            mode: str = "dev"
+            key: str = vein.field(kw_only=True)
+
+        assert Fixed(key="k").key == "k"
+        with pytest.raises(TypeError):
+            Fixed()  # type: ignore[call-arg]
+
+    def test_on_setattr_is_honoured_or_refused(self):
+        """vein owns __setattr__: attrs.setters.frozen means readonly; validate/convert are
+        what every assignment does; any other hook is refused, never silently dropped."""
+
+        @vein.flow
+        class Hooks:
+            frozen: int = vein.field(default=1, on_setattr=attrs.setters.frozen)
+            checked: int = attrs.field(
+                default=1, validator=attrs.validators.ge(0), on_setattr=attrs.setters.validate
+            )
+
+        h = Hooks()
+        with pytest.raises(vein.ReadOnlyError):
+            h.frozen = 2
+        with pytest.raises(AttributeError):  # attrs users catch FrozenAttributeError's base
+            h.frozen = 3
+        assert vein.load(Hooks, vein.from_dict({"frozen": 5})).frozen == 5  # sources may set it
+        h.checked = 4
+        with pytest.raises(vein.ValidationError):
+            h.checked = -1
+        with pytest.raises(vein.SchemaError, match="on_setattr=.* is not supported"):
+
+            @vein.flow
+            class Custom:
+                x: int = vein.field(default=1, on_setattr=lambda inst, a, v: v * 2)
 
     def test_wrong_type_rejected(self):
         """A wrong type at construction is a ValidationError naming the field."""

@@ -18,8 +18,9 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import re
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, dataclass_transform, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar, dataclass_transform, overload
 
 import attrs
 
@@ -28,7 +29,8 @@ from ..structuring import ConversionError
 from . import fields as _fields
 from .collections import wrap
 from .events import MISSING, Change, Subscription, subscribe
-from .schema import SCHEMA_ATTR, Schema, build_schema, did_you_mean, schema_of
+from .provenance import RUNTIME
+from .schema import SCHEMA_ATTR, Schema, SchemaError, build_schema, did_you_mean, schema_of
 from .state import new_node
 from .write import _compile, make_setattr, make_setter, type_error
 
@@ -345,6 +347,9 @@ class Flow(metaclass=FlowMeta):
         state = {a.name: getattr(self, a.name) for a in attrs.fields(cls) if hasattr(self, a.name)}
         # Dynamic attributes, and private ones (``self._cache``): untracked, but state.
         state.update(getattr(self, "__dict__", {}))
+        prov = self._vein.prov
+        if prov:  # where each value came from: a copy explains its values as the original
+            state[_PROV_KEY] = dict(prov)
         return state
 
     def __setstate__(self, state: Mapping[str, Any]) -> None:
@@ -352,7 +357,12 @@ class Flow(metaclass=FlowMeta):
         node = new_node(self)
         set_vein(self, node)
         fields = schema_of(type(self)).fields
+        prov = state.get(_PROV_KEY)
+        if prov:
+            node.prov = dict(prov)
         for key, value in state.items():
+            if key == _PROV_KEY:
+                continue
             spec = fields.get(key)
             if spec is None and not key.startswith("_") and hasattr(value, "_vein"):
                 from .layers import put_dynamic
@@ -373,6 +383,11 @@ class Flow(metaclass=FlowMeta):
         memo[id(self)] = new
         new.__setstate__(copy.deepcopy(self.__getstate__(), memo))
         return new
+
+
+#: The provenance of a flow object's values in its pickled (and copied) state: not a
+#: valid attribute name, so it never meets a field or a dynamic attribute.
+_PROV_KEY: Final = "\0vein provenance"
 
 
 def _dynamic_repr(self: Any) -> str:
@@ -473,6 +488,23 @@ def _slot_setter(cls: type) -> Callable[[Any, Any], None]:
     return setter
 
 
+def _define(cls: type, **options: Any) -> type:
+    """``attrs.define``, with its one error users of pydantic hit first said in vein's words."""
+    try:
+        return attrs.define(cls, **options)
+    except ValueError as exc:
+        text = str(exc)
+        if not text.startswith("No mandatory attributes allowed after"):
+            raise
+        found = re.search(r"Attribute\(name='([^']+)'", text)
+        which = f" {found.group(1)!r}" if found else ""
+        raise SchemaError(
+            f"{cls.__qualname__}: the required field{which} (no default) comes after fields "
+            "with defaults; as in attrs, put required fields first, or declare it "
+            "vein.field(kw_only=True)"
+        ) from None
+
+
 def _adopt(obj: Any, node: Any, name: str) -> None:
     """Make the nested flow object in field *name* a child of *obj* (copy it if it has a parent)."""
     child = getattr(obj, name, None)
@@ -540,9 +572,9 @@ def _instrument(
         # __setattr__ (the user's class itself is left untouched).
         body = {"__module__": module, "__qualname__": qualname, "__doc__": cls.__doc__}
         sub = type(cls)(name, (cls,), body)
-        mid = attrs.define(sub, slots=True, on_setattr=_passthrough)
+        mid = _define(sub, slots=True, on_setattr=_passthrough)
     else:
-        mid = attrs.define(cls, slots=True, on_setattr=_passthrough, init=user_init is None)
+        mid = _define(cls, slots=True, on_setattr=_passthrough, init=user_init is None)
     has_node_slot = any("_vein" in getattr(b, "__slots__", ()) for b in mid.__mro__)
     slots: tuple[str, ...] = () if has_node_slot else ("_vein",)
     if dynamic and mid.__dictoffset__ == 0:
@@ -692,6 +724,31 @@ def _class_attribute_write(obj: Any, name: str, value: Any) -> None:
     )
 
 
+def _init_names(cls: type, schema: Schema) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The leaf fields ``__init__`` takes by position, in order, and by keyword (alias)."""
+    leaves = [a for a in attrs.fields(cls) if a.init and schema.fields[a.name].nested is None]
+    return (
+        tuple(a.name for a in leaves if not a.kw_only),
+        {(a.alias or a.name): a.name for a in leaves},
+    )
+
+
+def _mark_given(
+    names: tuple[tuple[str, ...], dict[str, str]],
+    node: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> None:
+    positional, by_alias = names
+    given = [*positional[: len(args)], *(by_alias[k] for k in kwargs if k in by_alias)]
+    if given:
+        prov = node.prov
+        if prov is None:
+            prov = node.prov = {}
+        for name in given:
+            prov[name] = RUNTIME
+
+
 def _make_init(final: type, mid: Any, schema: Schema) -> Any:
     ns: dict[str, Any] = {
         "_new_node": new_node,
@@ -774,6 +831,10 @@ def _make_init(final: type, mid: Any, schema: Schema) -> Any:
                 "    except _Conversion as exc:",
                 "        raise _type_error(self, at, exc) from None",
             ]
+        # A value given to the constructor was set by code: explain() says "runtime", not
+        # "default" (attrs.evolve, which passes every value, too).
+        ns["_given"] = functools.partial(_mark_given, _init_names(final, schema))
+        lines += ["    if args or kwargs:", "        _given(node, args, kwargs)"]
     if not schema.dynamic:
         ns["_wrap"] = wrap
         for i, spec in enumerate(schema.fields.values()):

@@ -174,7 +174,7 @@ def build_schema(cls: type, dynamic: bool) -> Schema:
     fields: dict[str, FieldSpec] = {}
     for a in attrs.fields(cls):
         tp = a.type if a.type is not None else Any
-        info = info_of(a)
+        info = _with_on_setattr(cls, a, info_of(a))
         nested = tp if is_flow_class(tp) else None
         if nested is not None and info.secret:
             # A section is no value to mask: its leaves have their own events, errors and
@@ -200,6 +200,29 @@ def build_schema(cls: type, dynamic: bool) -> Schema:
             collection=collection_kind(tp) if nested is None else None,
         )
     return Schema(cls, fields, dynamic)
+
+
+#: attrs' own on_setattr hooks that vein's write path already is (it converts and
+#: validates every assignment).
+_BUILT_IN_SETTERS: Final = (attrs.setters.NO_OP, attrs.setters.validate, attrs.setters.convert)
+
+
+def _with_on_setattr(cls: type, a: attrs.Attribute[Any], info: FieldInfo) -> FieldInfo:
+    """A field's ``on_setattr``: vein installs its own ``__setattr__``, so attrs would never
+    call the hook.  ``attrs.setters.frozen`` means ``readonly=True``; attrs' validate and
+    convert are what every assignment does anyway; any other hook is refused (it would be
+    silently ignored)."""
+    hook = a.on_setattr
+    if hook is None or hook in _BUILT_IN_SETTERS:
+        return info
+    if hook is attrs.setters.frozen:
+        return attrs.evolve(info, readonly=True)
+    raise SchemaError(
+        f"{cls.__qualname__}.{a.name}: on_setattr={getattr(hook, '__qualname__', hook)!r} is "
+        "not supported: vein runs the field's converter and validators on every assignment "
+        "itself; use converter=, validator= or @vein.validates, and readonly=True (or "
+        "on_setattr=attrs.setters.frozen) for a field assignments may not change"
+    )
 
 
 def _on_first_use(tp: Any) -> Callable[[Any], Any]:
