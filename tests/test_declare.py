@@ -701,6 +701,19 @@ class TestConstruction:
         with pytest.raises(TypeError):
             Fixed()  # type: ignore[call-arg]
 
+    def test_unknown_class_keywords_are_refused(self):
+        with pytest.raises(TypeError, match="takes only the keyword 'dynamic'.*kw_only"):
+
+            class Kw(vein.Flow, kw_only=True):  # type: ignore[call-arg]
+                x: int = 1
+
+        class Dyn(vein.Flow, dynamic=True):
+            x: int = 1
+
+        d = Dyn()
+        d.extra = 2  # dynamic: undeclared attributes are state
+        assert d.to_dict() == {"x": 1, "extra": 2}
+
     def test_on_setattr_is_honoured_or_refused(self):
         """vein owns __setattr__: attrs.setters.frozen means readonly; validate/convert are
         what every assignment does; any other hook is refused, never silently dropped."""

@@ -64,6 +64,12 @@ class FlowMeta(type):
             # attrs rebuilding a class, vein's own flow class, or Flow itself.
             return super().__new__(mcls, name, bases, ns)
         dynamic = options.pop("dynamic", None)
+        if options:  # never dropped silently (class X(vein.Flow, kw_only=True))
+            raise TypeError(
+                f"class {name}(vein.Flow, ...) takes only the keyword 'dynamic', not "
+                f"{', '.join(map(repr, options))}; attrs options such as kw_only are set "
+                "per field: vein.field(kw_only=True)"
+            )
         if dynamic is None:
             dynamic = "__init__" in ns or _inherited_init(bases) is not None
         # Fields go to the attrs class; methods go to the flow class the user gets back,
