@@ -127,3 +127,11 @@ def test_what_is_left_out_still_works_when_needed() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "RuntimeError" in out.stderr and "boom" in out.stderr  # logged on the vein logger
+
+
+def test_the_namespace_holds_the_api_not_the_imports_behind_it() -> None:
+    import vein
+
+    assert not {"Any", "TYPE_CHECKING", "annotations"} & set(dir(vein))
+    assert not any(hasattr(vein, name) for name in ("Any", "TYPE_CHECKING", "annotations"))
+    assert set(vein.__all__) <= set(dir(vein))

@@ -7,7 +7,7 @@ and tells its subscribers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import typing as _typing
 
 from .api import explain, load, structure, to_dict, validates
 from .errors import ErrorEntry, ReadOnlyError, SourceError, ValidationError, VeinError, VeinWarning
@@ -19,7 +19,7 @@ from .flow.schema import SchemaError
 from .flow.txn import policy
 from .sources import from_dict, from_dotenv, from_env, from_json, from_toml, from_yaml
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from .infer import infer_schema
     from .sources.appconfig import from_appconfig
     from .watch import Watcher
@@ -74,7 +74,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _typing.Any:
     found = _LAZY.get(name)
     if found is None:
         raise AttributeError(f"module 'vein' has no attribute {name!r}")
@@ -86,4 +86,8 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    names = set(globals()) | set(__all__)
+    return sorted(n for n in names if n.startswith("__") or not n.startswith("_"))
+
+
+del annotations  # the __future__ feature, not part of the API
