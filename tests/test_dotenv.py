@@ -138,6 +138,25 @@ def test_unknown_names_say_where_they_are(tmp_path: Path) -> None:
         vein.load(Settings, vein.from_dotenv(path, "APP_"))
 
 
+def test_a_file_read_without_the_prefix_its_names_use_says_so(tmp_path: Path) -> None:
+    """No prefix: names that are a field's after some ``X_`` are pointed out (the file was
+    written for this application); other unknown names stay quiet, as in the environment."""
+    import warnings
+
+    path = write(tmp_path, "APP_DEBUG=true\nAPP_DB__HOST=db\nLOCAL_PORT=1\nNAME=x\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s = vein.load(Settings, vein.from_dotenv(path))
+    assert (s.debug, s.db.host, s.name) == (False, "localhost", "x")
+    texts = [str(w.message) for w in caught if issubclass(w.category, vein.VeinWarning)]
+    assert len(texts) == 2
+    assert "APP_DEBUG" in texts[0] and "with the prefix 'APP_' it would set 'debug'" in texts[0]
+    assert "APP_DB__HOST" in texts[1] and "'db.host'" in texts[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same variables in the environment: silence
+        vein.load(Settings, vein.from_env(environ={"APP_DEBUG": "true", "NAME": "y"}))
+
+
 def test_the_command_line_reads_dotenv_with_the_env_prefix(tmp_path: Path) -> None:
     import subprocess
     import sys

@@ -47,6 +47,7 @@ class DotenvSource(FileSource):
         self.key = f"dotenv:{self.resolved}:{prefix}"
         self._env = EnvSource(prefix, environ={}, empty=empty, warn_unknown=warn_unknown)
         self._env.key = self.key  # the variables' provenance names this layer
+        self._env.suggest_prefix = True  # APP_DEBUG in a file read without "APP_" is a slip
         self._env.name_of = self._name_of  # type: ignore[method-assign]
         self.interpolate = interpolate
         self._lines: dict[str, int] = {}

@@ -176,6 +176,10 @@ class EnvSource:
         self.environ = environ
         self.empty = empty
         self.warn_unknown = warn_unknown
+        #: Without a prefix, unknown names are not warned about (the environment is full of
+        #: unrelated variables), except those a prefix would make a field's name, when the
+        #: variables come from a file written for this application (``from_dotenv``).
+        self.suggest_prefix = False
         self.key = f"env:{prefix}"
         self.warnings: list[str] = []
         self._last: dict[str, str] | None = None
@@ -255,8 +259,11 @@ class EnvSource:
                 where[path] = var
                 continue
             if kind == _NONE:
-                if emap.prefix and self.warn_unknown and var not in emap.exact:
-                    self._unknown(var, emap)
+                if self.warn_unknown and var not in emap.exact:
+                    if emap.prefix:
+                        self._unknown(var, emap)
+                    elif self.suggest_prefix:
+                        self._unprefixed(var, emap)
                 continue
             if kind == _KEY:
                 if value == "" and not self._keep(var, value, spec, errors):
@@ -379,6 +386,21 @@ class EnvSource:
             return Plain("")  # "keep": an empty value is a null for every non-text field
         return value
 
+    def _unprefixed(self, var: str, emap: EnvMap) -> None:
+        """No prefix given, and *var* is a field's name after some ``X_``: say so."""
+        upper = var.upper()
+        i = upper.find("_")
+        while 0 < i < len(upper) - 1:
+            if upper[i + 1 :] in emap.names:
+                prefix = var[: i + 1]
+                self._warn(
+                    f"{self.name_of(var)} matches no field; it was ignored (with the prefix "
+                    f"{prefix!r} it would set {'.'.join(emap.names[upper[i + 1 :]][1])!r}: "
+                    f"give the prefix, e.g. from_dotenv(path, {prefix!r}))"
+                )
+                return
+            i = upper.find("_", i + 1)
+
     def _unknown(self, var: str, emap: EnvMap) -> None:
         prefix = emap.prefix
         hint = ""
@@ -387,7 +409,9 @@ class EnvSource:
             hint = f" (did you mean the prefix {prefix + '_'!r}? the prefix is matched as given)"
         if not hint:
             hint = did_you_mean(var.upper(), list(emap.names))
-        msg = f"{self.name_of(var)} matches no field{hint}; it was ignored"
+        self._warn(f"{self.name_of(var)} matches no field{hint}; it was ignored")
+
+    def _warn(self, msg: str) -> None:
         self.warnings.append(msg)
         import logging  # here, not with vein: most processes never log anything
 
