@@ -1037,3 +1037,40 @@ def test_an_optional_class_says_what_is_wrong_inside_the_mapping() -> None:
         vein.load(S, vein.from_dict({"maybe": {"pin": "x"}}, name="d"))
     assert info.value.errors[0].path == "maybe.pin"
     assert vein.load(S, vein.from_dict({"maybe": None}, name="d")).maybe is None
+
+
+def test_explain_says_what_to_ask_instead() -> None:
+    """A computed value has no source; a key of a dict field is explained by its field."""
+
+    @vein.flow
+    class Db:
+        host: str = "h"
+
+        @vein.computed
+        def dsn(self) -> str:
+            return "pg://" + self.host
+
+    @vein.flow
+    class WithFlags:
+        flags: dict[str, bool] = vein.field(factory=dict)
+        db: Db = vein.field(factory=Db)
+
+    s = vein.load(WithFlags, vein.from_dict({"flags": {"new_ui": "on"}}, name="x"))
+    with pytest.raises(ValueError, match="'db.dsn' is a computed value.*fields it is derived"):
+        s.explain("db.dsn")
+    with pytest.raises(ValueError, match=r"'flags' is not a section; explain\('flags'\)"):
+        s.explain("flags.new_ui")
+    assert str(s.explain("flags")).startswith("dict x")
+
+
+def test_load_of_a_dynamic_class_whose_init_takes_arguments() -> None:
+    class UserSession(vein.Flow):
+        def __init__(self, user_id: int) -> None:
+            super().__init__()
+            self.user_id = user_id
+
+    with pytest.raises(TypeError, match=r"make it yourself.*obj\.update\(\.\.\.\)"):
+        vein.load(UserSession, {"user_id": 3})
+    session = UserSession(1)
+    session.update({"user_id": 3})
+    assert session.user_id == 3

@@ -969,7 +969,16 @@ def load(cls: type, sources: Iterable[Any]) -> Any:
         )
     schema = schema_of(cls)
     if schema.dynamic:
-        obj = cls()
+        try:
+            obj = cls()
+        except TypeError as exc:
+            if "argument" not in str(exc):
+                raise
+            raise TypeError(
+                f"vein.load({cls.__qualname__}, ...) makes the object with no arguments, and "
+                f"its __init__ needs some ({exc}); make it yourself and apply the sources: "
+                f"obj = {cls.__qualname__}(...); obj.update(...)"
+            ) from None
         update(obj, sources)
         return obj
     docs = read_documents(sources, schema)
@@ -1205,6 +1214,11 @@ def explain(obj: Any, path: str) -> Provenance:
             if held is not MISSING and _is_flow(held):  # a flow object a dynamic attribute holds
                 target = held
                 continue
+            if is_last and part in schema.computed:
+                raise ValueError(
+                    f"{path!r} is a computed value: it has no source of its own; explain the "
+                    "fields it is derived from"
+                )
             raise ValueError(
                 f"{type(obj).__name__} has no field {path!r}"
                 f"{did_you_mean(path, list(schema_of(type(obj)).all_paths()))}"
@@ -1217,6 +1231,12 @@ def explain(obj: Any, path: str) -> Provenance:
             provs = target._vein.prov
             return provs.get(spec.name, DEFAULT) if provs else DEFAULT
         if spec.nested is None:
-            raise ValueError(f"{'.'.join(parts[: i + 1])!r} is not a section")
+            where = ".".join(parts[: i + 1])
+            hint = (
+                f"; explain({where!r}) tells where the {spec.collection} as a whole came from"
+                if spec.collection is not None
+                else ""
+            )
+            raise ValueError(f"{where!r} is not a section{hint}")
         target = getattr(target, spec.name)
     raise ValueError(path)  # pragma: no cover - loop always returns
