@@ -9,8 +9,6 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, TypeVar, Union
 
-import attrs
-
 from .errors import ErrorEntry, ValidationError, VeinError, reason_of
 from .flow import layers
 from .flow.config import Config
@@ -190,14 +188,29 @@ def structure(
     return obj
 
 
-@attrs.frozen
 class HookedAttribute:
     """What a :func:`validates` hook gets as *attribute* for an undeclared name.
 
     It has the ``name`` attrs' own validators read, so they can be used as hooks.
     """
 
+    __slots__ = ("name",)
     name: str
+
+    def __init__(self, name: str) -> None:
+        object.__setattr__(self, "name", name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is HookedAttribute and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash((HookedAttribute, self.name))
+
+    def __repr__(self) -> str:
+        return f"HookedAttribute(name={self.name!r})"
 
 
 Hook = Callable[[Any, Any, Any], Any]

@@ -47,12 +47,17 @@ Flat = dict[str, tuple[Any, Provenance]]
 KEY_DOT: Final = "\x1f"
 
 
-@attrs.define(eq=False)
 class Layer:
     """What one source currently defines, by full dotted path from the root."""
 
-    key: str
-    flat: Flat
+    __slots__ = ("flat", "key")
+
+    def __init__(self, key: str, flat: Flat) -> None:
+        self.key = key
+        self.flat = flat
+
+    def __repr__(self) -> str:
+        return f"<Layer {self.key!r}: {len(self.flat)} values>"
 
 
 # --- reading sources ---------------------------------------------------------------------

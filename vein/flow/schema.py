@@ -50,23 +50,57 @@ def is_flow_class(tp: Any) -> bool:
     )
 
 
-@attrs.define(slots=True, eq=False)
 class FieldSpec:
-    """One field of a flow class, ready for the write and load paths."""
+    """One field of a flow class, ready for the write and load paths.
 
-    name: str
-    attribute: attrs.Attribute[Any]
-    type: Any
-    info: FieldInfo
-    key: str  # the key in sources and dumps
-    fast_type: type | None
-    check: Callable[[Any], Any] | None
-    nested: type | None  # a flow class held by this field (deep merge, relayed events)
-    structure: Callable[[Any], Any]
-    collection: str | None = None  # "list"/"dict"/"set": stored as an evented container
-    #: What an evented container of this field checks (element checks, validator, whether
-    #: it holds flow objects): worked out on first use, not for every container made.
-    container_checks: tuple[Any, ...] | None = None
+    (A plain class, not an attrs one: vein's internal records are made at import, where
+    each attrs class would cost its code generation.)
+    """
+
+    __slots__ = (
+        "attribute",
+        "check",
+        "collection",
+        "container_checks",
+        "fast_type",
+        "info",
+        "key",
+        "name",
+        "nested",
+        "structure",
+        "type",
+    )
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        attribute: attrs.Attribute[Any],
+        type: Any,
+        info: FieldInfo,
+        key: str,
+        fast_type: type | None,
+        check: Callable[[Any], Any] | None,
+        nested: type | None,
+        structure: Callable[[Any], Any],
+        collection: str | None = None,
+    ) -> None:
+        self.name = name
+        self.attribute = attribute
+        self.type = type
+        self.info = info
+        self.key = key  # the key in sources and dumps
+        self.fast_type = fast_type
+        self.check = check
+        self.nested = nested  # a flow class held by this field (deep merge, relayed events)
+        self.structure = structure
+        self.collection = collection  # "list"/"dict"/"set": stored as an evented container
+        #: What an evented container of this field checks (element checks, validator,
+        #: whether it holds flow objects): worked out on first use, not for every one made.
+        self.container_checks: tuple[Any, ...] | None = None
+
+    def __repr__(self) -> str:
+        return f"<FieldSpec {self.name!r}: {self.type!r}>"
 
     @property
     def secret(self) -> bool:
