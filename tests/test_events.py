@@ -238,11 +238,6 @@ class TestTreeDelivery:
         assert [(c.path, c.new) for c in changes] == [("port", 11)]
         assert _log(root) == [("database.port", 5432, 11)]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="an Optional[FlowClass] field is not treated as nested: the object assigned to "
-        "it gets no parent, so writes inside it never reach the ancestors' subscribers",
-    )
     def test_optional_nested_relays(self):
         """Writes inside an Optional nested flow object reach the root."""
 

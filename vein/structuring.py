@@ -756,9 +756,15 @@ def _attrs_hook_of(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]
         if not isinstance(value, Mapping):
             raise ConversionError(expected, value, hidden=hide)
         try:
-            return inner(value, tp)
+            made = inner(value, tp)
         except cattrs.BaseValidationError as exc:
             raise _from_cattrs(exc, expected, value, tp) from None
+        node = getattr(made, "_vein", None)
+        if node is not None:
+            # A flow object made from a source's data: its values are the source's (where
+            # it is held says which), not constructor arguments given by code.
+            node.prov = None
+        return made
 
     return cls_hook
 

@@ -378,6 +378,8 @@ class Flow(metaclass=FlowMeta):
             object.__setattr__(self, key, wrap(self, spec, value) if spec is not None else value)
         for name in schema_of(type(self)).nested:
             _adopt(self, node, name)
+        for name in schema_of(type(self)).held:
+            _adopt_held(self, name)
 
     def __copy__(self) -> Any:
         new = object.__new__(type(self))
@@ -492,6 +494,17 @@ def _slot_setter(cls: type) -> Callable[[Any, Any], None]:
         klass.__dict__.get("__vein_set_node__") or klass.__vein_set_node__
     )
     return setter
+
+
+def _adopt_held(obj: Any, name: str) -> None:
+    """Make the flow object a ``Tls | None`` field *name* holds a child of *obj*."""
+    value = getattr(obj, name, None)
+    if hasattr(value, "_vein") and not isinstance(value, type):
+        from .layers import hold_value
+
+        stored = hold_value(obj, name, None, value)
+        if stored is not value:
+            object.__setattr__(obj, name, stored)
 
 
 def _define(cls: type, **options: Any) -> type:
@@ -853,6 +866,9 @@ def _make_init(final: type, mid: Any, schema: Schema) -> Any:
             lines.append(f"    _cset{i}(self, _wrap(self, _cspec{i}, _cget{i}(self)))")
     for name in schema.nested:
         lines.append(f"    _adopt(self, node, {name!r})")
+    for name in schema.held:
+        ns["_adopt_held"] = _adopt_held
+        lines.append(f"    _adopt_held(self, {name!r})")
     from .txn import PolicyRunner, policies_of
 
     if not schema.dynamic and policies_of(final):

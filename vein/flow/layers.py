@@ -30,7 +30,7 @@ from ..structuring import ConversionError, Plain, is_null, structure_hook
 from .collections import copy_of, detach, held_elements, reattach, wrap
 from .events import MISSING, Change, emit
 from .provenance import DEFAULT, RUNTIME, Provenance
-from .schema import FieldSpec, Schema, did_you_mean, schema_of
+from .schema import FieldSpec, Schema, did_you_mean, held_values, schema_of
 from .state import Node, new_node
 
 if TYPE_CHECKING:
@@ -665,6 +665,8 @@ def _commit(
             detach(old)
             old, value = copy_of(old), copy_of(stored)  # events carry plain copies
         else:
+            if spec.holds:
+                value = hold_value(obj, name, old, value)
             osa(obj, name, value)
         secret = spec.secret if spec is not None else obj.__vein_is_secret__(name)
         changes.append((node, name, old, value, prov, secret, path))
@@ -692,6 +694,8 @@ def rollback(
                 osa(obj, name, reattach(obj, spec, old))
                 detach(current)
         else:
+            if spec.holds:
+                old = hold_value(obj, name, getattr(obj, name, None), old)
             osa(obj, name, old)
         provs = obj._vein.prov
         if provs is not None:
@@ -906,40 +910,56 @@ def put_dynamic(obj: Any, name: str, value: Any) -> Any:
     another tree (or is *obj* or an ancestor of it) is copied first, as ``_adopt`` does.
     The flow object it replaces becomes a tree of its own again.  ``MISSING`` removes.
     """
-    node: Node = obj._vein
     d = obj.__dict__
-    current = d.get(name, MISSING)
-    if current is not value and _is_flow(current) and current._vein.parent is node:
-        cnode = current._vein
-        cnode.parent, cnode.name = None, ""
-        forget_tree(current)
+    value = hold_value(obj, name, d.get(name, MISSING), value)
     if value is MISSING:
         d.pop(name, None)
-        return value
-    if _is_flow(value):
-        cnode = value._vein
-        ancestor: Node | None = node
-        while ancestor is not None and ancestor is not cnode:
-            ancestor = ancestor.parent
-        if ancestor is not None or (
-            cnode.parent is not None and (cnode.parent is not node or cnode.name != name)
-        ):
-            import copy
-
-            value = copy.deepcopy(value)
-            cnode = value._vein
+    else:
         d[name] = value
-        cnode.parent, cnode.name = node, name
-        if cnode.tree is not None:  # a tree cached anywhere below means one is cached here
-            forget_tree(value)
-        tree = node.tree or node.find_tree()
-        if tree.policies_on is None:
-            from .txn import PolicyRunner, tree_has_policies
+    return value
 
-            if tree_has_policies(value):
-                tree.policies_on = PolicyRunner()
+
+def hold_value(obj: Any, name: str, current: Any, value: Any) -> Any:
+    """What to store as *obj*'s *name* (a dynamic attribute, or a ``Tls | None`` field)
+    in place of *current*; the caller stores it (lock held).
+
+    A flow object becomes a child of *obj* under *name*, copied first if it belongs to
+    another tree or is *obj* or an ancestor of it; the flow object *current* held stops
+    being a child (a tree of its own again).  Anything else is returned as it is.
+    """
+    node: Node = obj._vein
+    if current is not value and _is_flow(current):
+        cnode = current._vein
+        if cnode.parent is node and cnode.name == name and cnode.box is None:
+            cnode.parent, cnode.name = None, ""
+            forget_tree(current)
+    if not _is_flow(value):
         return value
-    d[name] = value
+    cnode = value._vein
+    ancestor: Node | None = node
+    while ancestor is not None and ancestor is not cnode:
+        ancestor = ancestor.parent
+    spec = schema_of(type(obj)).fields.get(name)
+    if (
+        ancestor is not None
+        or (cnode.parent is not None and (cnode.parent is not node or cnode.name != name))
+        # ``tls: Tls | None = Tls()``: the default object is every instance's (attrs hands
+        # it to each); each gets a copy, or a write to one would change all the others.
+        or (spec is not None and value is spec.attribute.default)
+    ):
+        import copy
+
+        value = copy.deepcopy(value)
+        cnode = value._vein
+    cnode.parent, cnode.name, cnode.box = node, name, None
+    if cnode.tree is not None:  # a tree cached anywhere below means one is cached here
+        forget_tree(value)
+    tree = node.tree or node.find_tree()
+    if tree.policies_on is None:
+        from .txn import PolicyRunner, tree_has_policies
+
+        if tree_has_policies(value):
+            tree.policies_on = PolicyRunner()
     return value
 
 
@@ -953,6 +973,7 @@ def forget_tree(obj: Any) -> None:
         node.tree = None
         schema = schema_of(type(current))
         stack.extend(c for c in (getattr(current, n, None) for n in schema.nested) if c is not None)
+        stack.extend(held_values(current, schema))
         for name, spec in schema.fields.items():
             if spec.collection:  # the flow objects a list or dict field holds as elements
                 stack.extend(held_elements(getattr(current, name, None)))
@@ -1119,7 +1140,11 @@ def _build(
             value = _convert(a, obj, value, path, spec, errors, found)
             if value is MISSING:
                 continue
-        osa(obj, name, wrap(obj, spec, value) if spec.collection else value)
+        if spec.collection:
+            value = wrap(obj, spec, value)
+        elif spec.holds:
+            value = hold_value(obj, name, None, value)
+        osa(obj, name, value)
         if a.validator is not None:
             validated.append(spec)
     if provs:
@@ -1191,7 +1216,11 @@ def _overlay(obj: Any, merged: Flat, prefix: str, errors: list[ErrorEntry]) -> N
             value = _convert(spec.attribute, obj, value, path, spec, errors, found)
             if value is MISSING:
                 continue
-        osa(obj, name, wrap(obj, spec, value) if spec.collection else value)
+        if spec.collection:
+            value = wrap(obj, spec, value)
+        elif spec.holds:
+            value = hold_value(obj, name, getattr(obj, name, None), value)
+        osa(obj, name, value)
         if node.prov is None:
             node.prov = {}
         node.prov[name] = prov
@@ -1235,6 +1264,16 @@ def explain(obj: Any, path: str) -> Provenance:
                 )
             provs = target._vein.prov
             return provs.get(spec.name, DEFAULT) if provs else DEFAULT
+        held = getattr(target, spec.name, None) if spec.holds else None
+        if held is not None and _is_flow(held):
+            # A ``Tls | None`` field's object: its own provenance, where a value was set
+            # inside it; otherwise where the object as a whole came from.
+            rest = ".".join(parts[i + 1 :])
+            inner = explain(held, rest)
+            if inner is DEFAULT:
+                provs = target._vein.prov
+                return provs.get(spec.name, DEFAULT) if provs else DEFAULT
+            return inner
         if spec.nested is None:
             where = ".".join(parts[: i + 1])
             hint = (

@@ -63,6 +63,7 @@ class FieldSpec:
         "collection",
         "container_checks",
         "fast_type",
+        "holds",
         "info",
         "key",
         "name",
@@ -84,6 +85,7 @@ class FieldSpec:
         nested: type | None,
         structure: Callable[[Any], Any],
         collection: str | None = None,
+        holds: tuple[type, ...] = (),
     ) -> None:
         self.name = name
         self.attribute = attribute
@@ -95,6 +97,9 @@ class FieldSpec:
         self.nested = nested  # a flow class held by this field (deep merge, relayed events)
         self.structure = structure
         self.collection = collection  # "list"/"dict"/"set": stored as an evented container
+        #: The flow classes a ``Tls | None`` field may hold: the object it holds is a child
+        #: of the owner (relayed events, the owner's lock, batches and policies).
+        self.holds = holds
         #: What an evented container of this field checks (element checks, validator,
         #: whether it holds flow objects): worked out on first use, not for every one made.
         self.container_checks: tuple[Any, ...] | None = None
@@ -133,6 +138,7 @@ class Schema:
         self.computed: frozenset[str] = frozenset()  # names of @vein.computed values
         self.by_key = {spec.key: spec for spec in fields.values()}
         self.nested = tuple(name for name, spec in fields.items() if spec.nested is not None)
+        self.held = tuple(name for name, spec in fields.items() if spec.holds)
         self._env_maps: dict[str, Any] = {}
         self._leaf_map: dict[str, FieldSpec] | None = None
 
@@ -219,6 +225,7 @@ def build_schema(cls: type, dynamic: bool) -> Schema:
                 "instead"
             )
         fast, check = runtime_check(tp)
+        collection = collection_kind(tp) if nested is None else None
         fields[a.name] = FieldSpec(
             name=a.name,
             attribute=a,
@@ -231,7 +238,8 @@ def build_schema(cls: type, dynamic: bool) -> Schema:
             # A section's source converter is built on first use: loads build sections
             # field by field, so most programs never need it (and it costs at import).
             structure=_structure_or_fallback(tp) if nested is None else _on_first_use(tp),
-            collection=collection_kind(tp) if nested is None else None,
+            collection=collection,
+            holds=_flow_members(tp) if nested is None and collection is None else (),
         )
     return Schema(cls, fields, dynamic)
 
@@ -257,6 +265,26 @@ def _with_on_setattr(cls: type, a: attrs.Attribute[Any], info: FieldInfo) -> Fie
         "itself; use converter=, validator= or @vein.validates, and readonly=True (or "
         "on_setattr=attrs.setters.frozen) for a field assignments may not change"
     )
+
+
+def held_values(obj: Any, schema: Schema) -> list[Any]:
+    """The flow objects that *obj*'s ``Tls | None`` fields hold (its children there)."""
+    out = []
+    for name in schema.held:
+        value = getattr(obj, name, None)
+        if hasattr(value, "_vein") and not isinstance(value, type):
+            out.append(value)
+    return out
+
+
+def _flow_members(tp: Any) -> tuple[type, ...]:
+    """The flow classes of a union (``Tls | None``, ``Union[A, B, str]``)."""
+    import types
+    import typing
+
+    if typing.get_origin(tp) not in (typing.Union, types.UnionType):
+        return ()
+    return tuple(a for a in typing.get_args(tp) if is_flow_class(a))
 
 
 def _on_first_use(tp: Any) -> Callable[[Any], Any]:

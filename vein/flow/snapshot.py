@@ -250,7 +250,7 @@ def _thaw(value: Any, redact: bool = False) -> Any:
 class _Shape:
     """How to read one flow class for a snapshot (worked out once per class)."""
 
-    __slots__ = ("collections", "config", "dynamic", "get", "hidden", "names", "nested")
+    __slots__ = ("collections", "config", "dynamic", "get", "held", "hidden", "names", "nested")
 
     def __init__(self, cls: type) -> None:
         schema = schema_of(cls)
@@ -262,6 +262,8 @@ class _Shape:
         # Fields whose value can change without being replaced: a nested object (its own
         # snapshot tells) and an evented container (its revision tells).
         self.nested = tuple(i for i, spec in enumerate(fields.values()) if spec.nested)
+        # A ``Tls | None`` field's flow object changes in place like a nested one.
+        self.held = tuple(i for i, spec in enumerate(fields.values()) if spec.holds)
         self.collections = tuple(i for i, spec in enumerate(fields.values()) if spec.collection)
         getter = operator.attrgetter(*self.names) if self.names else None
         if getter is None:
@@ -353,6 +355,11 @@ def _take(obj: Any) -> Snapshot:
     for i in shape.nested:
         child = values[i]
         if child is not None and child is not _UNSET:
+            children[i] = _take(child)
+            volatile = volatile or child._vein.snap.volatile
+    for i in shape.held:
+        child = values[i]
+        if hasattr(child, "_vein") and not isinstance(child, type):
             children[i] = _take(child)
             volatile = volatile or child._vein.snap.volatile
     extra: dict[str, tuple[Any, Any, Any]] = {}

@@ -23,7 +23,7 @@ from ..errors import ErrorEntry, ValidationError, VeinError
 from .collections import copy_of, detach, element_classes, held_elements, reattach
 from .events import MISSING, emit
 from .provenance import DEFAULT, Provenance
-from .schema import schema_of
+from .schema import held_values, schema_of
 from .snapshot import batch_base
 from .state import touch_boxes
 
@@ -93,6 +93,7 @@ def _class_tree_has_policies(cls: type, visiting: frozenset[type] = frozenset())
     below += [
         c for spec in schema.fields.values() if spec.collection for c in element_classes(spec)
     ]
+    below += [c for spec in schema.fields.values() for c in spec.holds]
     found = any(c not in visiting and _class_tree_has_policies(c, visiting) for c in below)
     if found or not visiting - {cls}:
         # A verdict reached while an enclosing class was still open may have skipped it.
@@ -153,6 +154,10 @@ def _restore(obj: Any, name: str, value: Any) -> None:
             object.__setattr__(obj, name, reattach(obj, spec, value))
             detach(current)
         return
+    if spec.holds:  # the object put back is the child again, the one replaced is not
+        from .layers import hold_value
+
+        value = hold_value(obj, name, getattr(obj, name, None), value)
     object.__setattr__(obj, name, value)
 
 
@@ -178,6 +183,7 @@ def check_all_policies(obj: Any) -> None:
         nodes.append(current._vein)
         schema = schema_of(type(current))
         stack.extend(c for c in (getattr(current, n, None) for n in schema.nested) if c is not None)
+        stack.extend(held_values(current, schema))
     PolicyRunner().check(nodes)
 
 

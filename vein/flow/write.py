@@ -133,6 +133,10 @@ def make_setter(
         "_readonly_error": readonly_error,
         "_assign_nested": assign_nested,
     }
+    if spec.holds:
+        from .layers import hold_value
+
+        ns["_hold"] = hold_value
     fn_name = f"set_{name}"
     if spec.info.readonly:
         src = f"def {fn_name}(self, value):\n    raise _readonly_error(self, _spec)\n"
@@ -220,6 +224,9 @@ def make_setter(
                 "            old = _MISSING",
                 "        if old is value or old == value:",
                 "            return",
+                *(  # a Tls | None field: the flow object it holds is a child of this one
+                    [f"        value = _hold(self, {name!r}, old, value)"] if spec.holds else []
+                ),
                 "        _set(self, value)",
                 *(["        _detach(old)"] if spec.collection is not None else []),
                 "        tree.version += 1",
