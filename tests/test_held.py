@@ -157,3 +157,69 @@ def test_a_clone_holds_its_own_child(clone) -> None:  # type: ignore[no-untyped-
     c.tls.cert = "c.pem"
     assert paths(got) == ["tls.cert"]
     assert s.tls is not None and s.tls._vein.parent is s._vein
+
+
+def test_a_reload_that_did_not_change_it_keeps_runtime_writes_inside(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The layer keeps the object the source gave, not the live one: writes inside the
+    held object do not make an unchanged source look changed (layering rule 3)."""
+    path = tmp_path / "site.yml"
+    path.write_text("port: 1\ntls:\n  cert: from-file\n", encoding="utf-8")
+    s = vein.load(Server, vein.from_yaml(path))
+    assert s.tls is not None
+    s.tls.cert = "set-at-runtime"
+    path.write_text("port: 2\ntls:\n  cert: from-file\n", encoding="utf-8")
+    changes = s.update(vein.from_yaml(path))
+    assert [c.path for c in changes] == ["port"]
+    assert s.tls.cert == "set-at-runtime"
+
+
+def test_the_held_object_and_its_copies_explain_their_values(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "site.yml"
+    path.write_text("tls:\n  cert: a.pem\n", encoding="utf-8")
+    s = vein.load(Server, vein.from_yaml(path))
+    assert s.tls is not None
+    where = str(s.explain("tls.cert"))
+    assert where.endswith("site.yml:1:1")
+    for held in (s.tls, copy.deepcopy(s.tls), pickle.loads(pickle.dumps(s.tls))):
+        assert str(held.explain("cert")) == where
+
+
+def test_a_computed_value_hears_the_held_object_replaced() -> None:
+    @vein.flow
+    class Site:
+        tls: Tls | None = None
+
+        @vein.computed
+        def secure(self) -> bool:
+            return self.tls is not None and self.tls.enabled
+
+    s = Site(tls=Tls())
+    heard: list[tuple[object, object]] = []
+    s.on_change("secure", lambda c: heard.append((c.old, c.new)))
+    s.tls = Tls(enabled=True, cert="a.pem")
+    s.tls = None
+    assert heard == [(False, True), (True, False)]
+
+
+@vein.flow
+class TreeNode:
+    v: int = 0
+    child: TreeNode | None = None
+
+
+def test_a_class_that_holds_its_own_kind() -> None:
+    """``child: Node | None`` inside Node (a schema still being built) is held too."""
+    root = TreeNode(child=TreeNode())
+    heard: list[str] = []
+    root.on_change(lambda c: heard.append(c.path))
+    assert root.child is not None
+    root.child.v = 1
+    root.child.child = TreeNode()
+    root.child.child.v = 2
+    assert heard == ["child.v", "child.child", "child.child.v"]
+    before = root.snapshot()
+    root.child.v = 3
+    assert before.child.v == 1 and root.snapshot().child.v == 3
+    loop = TreeNode()
+    loop.child = loop  # itself: a copy, never a cycle
+    assert loop.child is not loop and loop.child.child is None

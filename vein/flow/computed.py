@@ -121,8 +121,10 @@ class _Recorder:
         self.__reads.append((obj, name, value, revision(value)))
         path = self.__prefix + name
         if hasattr(value, "_vein") and not isinstance(value, type):
-            if kind == DYNAMIC:
-                self.__paths[path] = None  # an attribute may be given another object
+            if kind == DYNAMIC or schema_of(type(obj)).fields[name].nested is None:
+                # An attribute, or a ``Tls | None`` field, may be given another object (a
+                # section never is: an assignment copies the values into it).
+                self.__paths[path] = None
             return _Recorder(value, path + ".", self.__paths, self.__reads)  # a nested object
         self.__paths[path] = None
         return value

@@ -666,7 +666,7 @@ def _commit(
             old, value = copy_of(old), copy_of(stored)  # events carry plain copies
         else:
             if spec.holds:
-                value = hold_value(obj, name, old, value)
+                value = hold_value(obj, name, old, _sourced(value, prov))
             osa(obj, name, value)
         secret = spec.secret if spec is not None else obj.__vein_is_secret__(name)
         changes.append((node, name, old, value, prov, secret, path))
@@ -919,6 +919,27 @@ def put_dynamic(obj: Any, name: str, value: Any) -> Any:
     return value
 
 
+def _sourced(value: Any, prov: Provenance) -> Any:
+    """The object to hold for a source's flow object *value* (a ``Tls | None`` field):
+    a copy, so that the layer keeps what the source gave (a reload compares with that, not
+    with the live object runtime writes change), whose values explain as *prov*."""
+    if not _is_flow(value) or prov is RUNTIME or prov.layer is None:
+        return value  # a runtime mapping's object: held as it is, as by an assignment
+    import copy
+
+    made = copy.deepcopy(value)
+    stack = [made]
+    while stack:
+        current = stack.pop()
+        schema = schema_of(type(current))
+        current._vein.prov = {
+            name: prov for name, spec in schema.fields.items() if spec.nested is None
+        }
+        stack.extend(getattr(current, n) for n in schema.nested)
+        stack.extend(held_values(current, schema))
+    return made
+
+
 def hold_value(obj: Any, name: str, current: Any, value: Any) -> Any:
     """What to store as *obj*'s *name* (a dynamic attribute, or a ``Tls | None`` field)
     in place of *current*; the caller stores it (lock held).
@@ -1143,7 +1164,7 @@ def _build(
         if spec.collection:
             value = wrap(obj, spec, value)
         elif spec.holds:
-            value = hold_value(obj, name, None, value)
+            value = hold_value(obj, name, None, _sourced(value, found[1]) if found else value)
         osa(obj, name, value)
         if a.validator is not None:
             validated.append(spec)
@@ -1219,7 +1240,7 @@ def _overlay(obj: Any, merged: Flat, prefix: str, errors: list[ErrorEntry]) -> N
         if spec.collection:
             value = wrap(obj, spec, value)
         elif spec.holds:
-            value = hold_value(obj, name, getattr(obj, name, None), value)
+            value = hold_value(obj, name, getattr(obj, name, None), _sourced(value, prov))
         osa(obj, name, value)
         if node.prov is None:
             node.prov = {}

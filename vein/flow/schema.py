@@ -45,8 +45,14 @@ SCHEMA_ATTR: Final = "__vein_schema__"
 
 
 def is_flow_class(tp: Any) -> bool:
-    return (isinstance(tp, type) and SCHEMA_ATTR in tp.__dict__) or (
-        isinstance(tp, type) and getattr(tp, SCHEMA_ATTR, None) is not None
+    if not isinstance(tp, type):
+        return False
+    # __vein_final__: a flow class whose schema is not built yet -- the one being built
+    # (``child: Node | None`` inside Node) or one that refers back to it.
+    return (
+        SCHEMA_ATTR in tp.__dict__
+        or "__vein_final__" in tp.__dict__
+        or getattr(tp, SCHEMA_ATTR, None) is not None
     )
 
 
