@@ -223,3 +223,14 @@ def test_a_class_that_holds_its_own_kind() -> None:
     loop = TreeNode()
     loop.child = loop  # itself: a copy, never a cycle
     assert loop.child is not loop and loop.child.child is None
+
+
+def test_a_bad_value_inside_names_its_key_at_runtime_and_from_env(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(vein.ValidationError) as info:
+        Server().tls = {"enabled": "maybe"}  # type: ignore[assignment]
+    assert info.value.errors[0].path == "tls.enabled"
+    monkeypatch.setenv("APP_TLS", '{"enabled": "maybe"}')
+    with pytest.raises(vein.ValidationError) as info:
+        vein.load(Server, vein.from_env("APP_"))
+    assert info.value.errors[0].path == "tls.enabled"
+    assert "expected a boolean" in str(info.value) and "APP_TLS" in str(info.value)

@@ -634,7 +634,10 @@ def _union_hook(tp: Any, conv: cattrs.Converter) -> Callable[[Any, Any], Any]:
             try:
                 return hook(value, member)
             except ConversionError as exc:
-                if member is only_class and isinstance(value, Mapping):
+                if member is only_class and (
+                    isinstance(value, Mapping)
+                    or (isinstance(value, str) and value.lstrip().startswith("{"))  # env JSON
+                ):
                     inner = exc
                 continue
             except (ValueError, TypeError, cattrs.BaseValidationError):
@@ -1057,16 +1060,24 @@ def runtime_check(tp: Any) -> tuple[type | None, Check | None]:
         return None, check_literal
     if _is_union(tp):
         checks = [runtime_check(a) for a in args]
+        classes = [i for i, a in enumerate(args) if isinstance(a, type) and attrs.has(a)]
+        # ``Tls | None`` given a mapping: what is wrong inside it says more (as in sources).
+        only_class = checks[classes[0]][1] if len(classes) == 1 else None
 
         def check_union(v: Any) -> Any:
             for fast, chk in checks:
                 if chk is None or type(v) is fast:
                     return v
+            inner: ConversionError | None = None
             for _fast, chk in checks:
                 try:
                     return chk(v)  # type: ignore[misc]
-                except ConversionError:
+                except ConversionError as exc:
+                    if chk is only_class and isinstance(v, Mapping):
+                        inner = exc
                     continue
+            if inner is not None:
+                raise inner
             raise ConversionError(expected, v)
 
         return None, check_union
