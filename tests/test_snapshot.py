@@ -300,6 +300,26 @@ class TestConfig:
         o.loose.data.append(2)
         assert o.snapshot().loose.data == (1, 2) and taken.loose.data == (1,)
 
+    def test_plain_containers_inside_list_and_dict_elements(self):
+        """An element of a list[...] or dict[str, ...] field holding a plain dict in an Any
+        field: the owner's next snapshot shows an in-place change there too."""
+
+        @vein.flow
+        class Owner:
+            many: list[Loose] = vein.field(factory=list)
+            named: dict[str, Loose] = vein.field(factory=dict)
+
+        o = Owner()
+        o.many.append(Loose(data={"k": 1}))
+        o.named["a"] = Loose(data={"k": 1})
+        first = o.snapshot()
+        o.many[0].data["k"] = 2
+        o.named["a"].data["k"] = 3
+        snap = o.snapshot()
+        assert snap.to_dict() == o.to_dict()
+        assert snap.many[0].data["k"] == 2 and snap.named["a"].data["k"] == 3
+        assert first.many[0].data["k"] == 1
+
     def test_config_snapshots_compare(self):
         """Equal configs give equal, equally hashed snapshots."""
         a, b = vein.Config(), vein.Config()

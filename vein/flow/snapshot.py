@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..errors import VeinError
-from .collections import revision
+from .collections import element_classes, held_elements, revision
 from .computed import CLASS, COMPUTED, METHOD, PROPERTY, class_attr
 from .dump import REDACTED, plain, self_containing
 from .events import MISSING
@@ -250,7 +250,17 @@ def _thaw(value: Any, redact: bool = False) -> Any:
 class _Shape:
     """How to read one flow class for a snapshot (worked out once per class)."""
 
-    __slots__ = ("collections", "config", "dynamic", "get", "held", "hidden", "names", "nested")
+    __slots__ = (
+        "collections",
+        "config",
+        "dynamic",
+        "get",
+        "held",
+        "hidden",
+        "names",
+        "nested",
+        "plain_elements",
+    )
 
     def __init__(self, cls: type) -> None:
         schema = schema_of(cls)
@@ -265,6 +275,12 @@ class _Shape:
         # A ``Tls | None`` field's flow object changes in place like a nested one.
         self.held = tuple(i for i, spec in enumerate(fields.values()) if spec.holds)
         self.collections = tuple(i for i, spec in enumerate(fields.values()) if spec.collection)
+        # Per container: can its flow elements hold plain containers (an ``Any`` field,
+        # dynamic state)?  Only then are the elements looked at by every snapshot.
+        specs = list(fields.values())
+        self.plain_elements = tuple(
+            any(_may_hold_plain(c) for c in element_classes(specs[i])) for i in self.collections
+        )
         getter = operator.attrgetter(*self.names) if self.names else None
         if getter is None:
             self.get: Any = lambda obj: ()
@@ -294,6 +310,28 @@ class _Shape:
 
 _UNSET: Any = object()
 _shapes: dict[type, _Shape] = {}
+
+
+def _may_hold_plain(cls: type, seen: frozenset[type] = frozenset()) -> bool:
+    """Can an object of *cls* (or one below it) hold a plain, untracked container?"""
+    if cls in seen:
+        return False
+    try:
+        schema = schema_of(cls)
+    except TypeError:
+        return False
+    if schema.dynamic or schema.open:
+        return True
+    seen = seen | {cls}
+    for spec in schema.fields.values():
+        if spec.check is None and spec.nested is None:  # Any / object: anything goes
+            return True
+        below = [spec.nested] if spec.nested is not None else list(spec.holds)
+        if spec.collection:
+            below += element_classes(spec)
+        if any(_may_hold_plain(c, seen) for c in below):
+            return True
+    return False
 
 #: Plain containers that can change in place without any write (an ``Any`` field's list,
 #: a dynamic attribute's or a schema-less key's): no version or revision says when they
@@ -345,8 +383,16 @@ def _take(obj: Any) -> Snapshot:
     if shape is None:
         shape = _shapes[cls] = _Shape(cls)
     values = shape.values(obj)
-    revs = [revision(values[i]) for i in shape.collections]
+    revs: list[Any] = [revision(values[i]) for i in shape.collections]
     volatile = False
+    for j, i in enumerate(shape.collections):
+        if shape.plain_elements[j]:
+            for element in held_elements(values[i]):
+                _take(element)
+                if element._vein.snap.volatile:
+                    revs[j] = object()  # equal to no other revision: frozen again
+                    volatile = True
+                    break
     for value in values:
         if type(value) in _PLAIN_MUTABLE:
             volatile = True
