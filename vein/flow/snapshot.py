@@ -333,6 +333,7 @@ def _may_hold_plain(cls: type, seen: frozenset[type] = frozenset()) -> bool:
             return True
     return False
 
+
 #: Plain containers that can change in place without any write (an ``Any`` field's list,
 #: a dynamic attribute's or a schema-less key's): no version or revision says when they
 #: do, so a snapshot of an object holding one is never reused -- it is copied again.
