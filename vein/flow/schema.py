@@ -273,6 +273,21 @@ def _with_on_setattr(cls: type, a: attrs.Attribute[Any], info: FieldInfo) -> Fie
     )
 
 
+def classes_below(schema: Schema) -> list[type]:
+    """The flow classes whose objects an object of *schema* can have as children: its
+    sections', its ``Tls | None`` fields' and its list/dict fields' element classes."""
+    from .collections import element_classes
+
+    below: list[type] = []
+    for spec in schema.fields.values():
+        if spec.nested is not None:
+            below.append(spec.nested)
+        below.extend(spec.holds)
+        if spec.collection:
+            below.extend(element_classes(spec))
+    return below
+
+
 def held_values(obj: Any, schema: Schema) -> list[Any]:
     """The flow objects that *obj*'s ``Tls | None`` fields hold (its children there)."""
     out = []

@@ -22,7 +22,7 @@ from .collections import element_classes, held_elements, revision
 from .computed import CLASS, COMPUTED, METHOD, PROPERTY, class_attr
 from .dump import REDACTED, plain, self_containing
 from .events import MISSING
-from .schema import did_you_mean, schema_of
+from .schema import classes_below, did_you_mean, schema_of
 from .state import element_slot
 
 __all__ = ["FrozenDict", "Snapshot", "batch_base", "take_snapshot"]
@@ -322,16 +322,10 @@ def _may_hold_plain(cls: type, seen: frozenset[type] = frozenset()) -> bool:
         return False
     if schema.dynamic or schema.open:
         return True
+    if any(spec.check is None and spec.nested is None for spec in schema.fields.values()):
+        return True  # an Any (or object) field: anything goes
     seen = seen | {cls}
-    for spec in schema.fields.values():
-        if spec.check is None and spec.nested is None:  # Any / object: anything goes
-            return True
-        below = [spec.nested] if spec.nested is not None else list(spec.holds)
-        if spec.collection:
-            below += element_classes(spec)
-        if any(_may_hold_plain(c, seen) for c in below):
-            return True
-    return False
+    return any(_may_hold_plain(c, seen) for c in classes_below(schema))
 
 
 #: Plain containers that can change in place without any write (an ``Any`` field's list,

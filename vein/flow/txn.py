@@ -20,10 +20,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from ..errors import ErrorEntry, ValidationError, VeinError
-from .collections import copy_of, detach, element_classes, held_elements, reattach
+from .collections import copy_of, detach, held_elements, reattach
 from .events import MISSING, emit
 from .provenance import DEFAULT, Provenance
-from .schema import held_values, schema_of
+from .schema import classes_below, held_values, schema_of
 from .snapshot import batch_base
 from .state import touch_boxes
 
@@ -89,11 +89,7 @@ def _class_tree_has_policies(cls: type, visiting: frozenset[type] = frozenset())
     except TypeError:
         return False
     visiting = visiting | {cls}
-    below = [spec.nested for spec in schema.fields.values() if spec.nested is not None]
-    below += [
-        c for spec in schema.fields.values() if spec.collection for c in element_classes(spec)
-    ]
-    below += [c for spec in schema.fields.values() for c in spec.holds]
+    below = classes_below(schema)
     found = any(c not in visiting and _class_tree_has_policies(c, visiting) for c in below)
     if found or not visiting - {cls}:
         # A verdict reached while an enclosing class was still open may have skipped it.
