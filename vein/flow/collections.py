@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, SupportsIndex, Union, get_args, get_origi
 from ..structuring import ConversionError, runtime_check
 from .events import emit
 from .provenance import RUNTIME
-from .state import heard, held
+from .state import heard, held, is_flow_object
 
 if TYPE_CHECKING:
     from .schema import FieldSpec
@@ -105,10 +105,6 @@ def element_classes(spec: FieldSpec) -> tuple[type, ...]:
         return _element_classes.__wrapped__(spec.type, spec.collection)
 
 
-def _is_flow(value: Any) -> bool:
-    return hasattr(value, "_vein") and not isinstance(value, type)
-
-
 def _link(container: Any, value: Any) -> Any:
     """Make flow object *value* an element of *container*; return what is to be stored.
 
@@ -159,7 +155,7 @@ def held_elements(value: Any) -> list[Any]:
     """The flow objects *value* (an evented container) holds as its elements."""
     if not isinstance(value, EventedList | EventedDict):
         return []
-    return [v for v in value._values() if _is_flow(v) and v._vein.box is value]
+    return [v for v in value._values() if is_flow_object(v) and v._vein.box is value]
 
 
 def _nothing(_target: Any) -> None:
@@ -214,7 +210,7 @@ class _Owned:
         """
         seen: set[int] = set()
         for where, v in self._items():
-            if not _is_flow(v):
+            if not is_flow_object(v):
                 continue
             box = v._vein.box
             if id(v) in seen:
@@ -235,7 +231,7 @@ class _Owned:
                         v = linked
             seen.add(id(v))
         for v in before:
-            if _is_flow(v) and id(v) not in seen:
+            if is_flow_object(v) and id(v) not in seen:
                 _release(self, v)
 
     def _elem(self, value: Any, where: Any = _NOWHERE) -> Any:
@@ -704,7 +700,7 @@ def detach(value: Any) -> None:
             if isinstance(current, _Owned) and current._owner is not None:
                 current._settle((), take=value)
             for v in value._values():
-                if _is_flow(v):
+                if is_flow_object(v):
                     _release(value, v)
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, overload
 from .collections import revision
 from .events import MISSING, Change, emit, subscribe
 from .schema import schema_of
-from .state import element_key
+from .state import element_key, is_flow_object
 
 if TYPE_CHECKING:
     from .state import Node
@@ -120,7 +120,7 @@ class _Recorder:
             return value  # not a field: nothing to depend on
         self.__reads.append((obj, name, value, revision(value)))
         path = self.__prefix + name
-        if hasattr(value, "_vein") and not isinstance(value, type):
+        if is_flow_object(value):
             if kind == DYNAMIC or schema_of(type(obj)).fields[name].nested is None:
                 # An attribute, or a ``Tls | None`` field, may be given another object (a
                 # section never is: an assignment copies the values into it).
@@ -344,14 +344,10 @@ def prime(obj: Any, path: str) -> None:
             # yet): the computed values below it must be primed then too.
             _relay(target, part, ".".join(parts[i + 1 :]) or "*")
         child = getattr(target, part, None)
-        if not _is_flow(child):
+        if not is_flow_object(child):
             return  # a leaf (or nothing yet): no computed value below it now
         target = child
     _prime_all(target, 0)
-
-
-def _is_flow(value: Any) -> bool:
-    return hasattr(value, "_vein") and not isinstance(value, type)
 
 
 def _is_dynamic_attribute(obj: Any, name: str) -> bool:
@@ -379,7 +375,7 @@ def _prime_all(obj: Any, depth: int) -> None:
     if schema.dynamic:
         _relay(obj, "*", "*")  # any attribute, now or later, may hold a flow object
         for value in list(getattr(obj, "__dict__", {}).values()):
-            if _is_flow(value):
+            if is_flow_object(value):
                 _prime_all(value, depth + 1)  # an adopted flow object (dynamic state)
 
 
@@ -408,7 +404,7 @@ def _replaced(obj: Any, change: Change) -> None:
     """
     path = change.path
     new = change.new
-    if "." in path or not _is_flow(new) or getattr(obj, path, None) is not new:
+    if "." in path or not is_flow_object(new) or getattr(obj, path, None) is not new:
         return  # a write below the attribute, a plain value, or superseded meanwhile
     relays: dict[str, set[str]] = obj._vein.computed_relays
     rests = relays.get(path, set()) | relays.get("*", set())
@@ -444,5 +440,5 @@ def _announce_replaced(old: Any, new: Any, source: Any, depth: int) -> None:
     if schema.dynamic:
         children += [(k, v) for k, v in list(getattr(new, "__dict__", {}).items())]
     for name, child in children:
-        if _is_flow(child):
+        if is_flow_object(child):
             _announce_replaced(getattr(old, name, None), child, source, depth + 1)

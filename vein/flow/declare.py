@@ -31,7 +31,7 @@ from .collections import wrap
 from .events import MISSING, Change, Subscription, subscribe
 from .provenance import RUNTIME
 from .schema import SCHEMA_ATTR, Schema, SchemaError, build_schema, did_you_mean, schema_of
-from .state import new_node
+from .state import is_flow_object, new_node
 from .write import _compile, make_setattr, make_setter, type_error
 
 if TYPE_CHECKING:
@@ -499,7 +499,7 @@ def _slot_setter(cls: type) -> Callable[[Any, Any], None]:
 def _adopt_held(obj: Any, name: str) -> None:
     """Make the flow object a ``Tls | None`` field *name* holds a child of *obj*."""
     value = getattr(obj, name, None)
-    if hasattr(value, "_vein") and not isinstance(value, type):
+    if is_flow_object(value):
         from .layers import hold_value
 
         stored = hold_value(obj, name, None, value)

@@ -346,6 +346,7 @@ def route(subs: SubTable, path: str) -> tuple[Subscription, ...]:
 def _matching(
     subs: Mapping[str, tuple[Subscription, ...]], path: str
 ) -> tuple[Subscription, ...] | list[Subscription] | None:
+    """The long way of :func:`route`: the exact key, every subtree above *path*, ``"*"``."""
     found = subs.get(path)
     star = subs.get("*")
     groups = [found] if found else []

@@ -31,7 +31,7 @@ from .collections import copy_of, detach, held_elements, reattach, wrap
 from .events import MISSING, Change, emit
 from .provenance import DEFAULT, RUNTIME, Provenance
 from .schema import FieldSpec, Schema, did_you_mean, held_values, schema_of
-from .state import Node, new_node
+from .state import Node, is_flow_object, new_node
 
 if TYPE_CHECKING:
     from ..sources.base import Document
@@ -665,8 +665,7 @@ def _commit(
             detach(old)
             old, value = copy_of(old), copy_of(stored)  # events carry plain copies
         else:
-            if spec.holds:
-                value = hold_value(obj, name, old, _sourced(value, prov))
+            value = _leaf(obj, spec, old, value, prov)
             osa(obj, name, value)
         secret = spec.secret if spec is not None else obj.__vein_is_secret__(name)
         changes.append((node, name, old, value, prov, secret, path))
@@ -897,10 +896,6 @@ def dynamic_write(obj: Any, name: str, value: Any) -> None:
         emit(node, name, old, value, RUNTIME, False)
 
 
-def _is_flow(value: Any) -> bool:
-    return hasattr(value, "_vein") and not isinstance(value, type)
-
-
 def put_dynamic(obj: Any, name: str, value: Any) -> Any:
     """Store *value* as the dynamic attribute *name* of *obj* (lock held); return it.
 
@@ -919,12 +914,22 @@ def put_dynamic(obj: Any, name: str, value: Any) -> Any:
     return value
 
 
-def _sourced(value: Any, prov: Provenance) -> Any:
+def _leaf(obj: Any, spec: FieldSpec, current: Any, value: Any, prov: Provenance | None) -> Any:
+    """What a load or an update stores in leaf field *spec* of *obj* for *value*: an
+    evented container, the held child of a ``Tls | None`` field, or *value* itself."""
+    if spec.collection:
+        return wrap(obj, spec, value)
+    if spec.holds:
+        return hold_value(obj, spec.name, current, _sourced(value, prov))
+    return value
+
+
+def _sourced(value: Any, prov: Provenance | None) -> Any:
     """The object to hold for a source's flow object *value* (a ``Tls | None`` field):
     a copy, so that the layer keeps what the source gave (a reload compares with that, not
     with the live object runtime writes change), whose values explain as *prov*."""
-    if not _is_flow(value) or prov is RUNTIME or prov.layer is None:
-        return value  # a runtime mapping's object: held as it is, as by an assignment
+    if not is_flow_object(value) or prov is None or prov.layer is None:
+        return value  # a default, or a runtime value: held as it is, as by an assignment
     import copy
 
     made = copy.deepcopy(value)
@@ -949,12 +954,12 @@ def hold_value(obj: Any, name: str, current: Any, value: Any) -> Any:
     being a child (a tree of its own again).  Anything else is returned as it is.
     """
     node: Node = obj._vein
-    if current is not value and _is_flow(current):
+    if current is not value and is_flow_object(current):
         cnode = current._vein
         if cnode.parent is node and cnode.name == name and cnode.box is None:
             cnode.parent, cnode.name = None, ""
             forget_tree(current)
-    if not _is_flow(value):
+    if not is_flow_object(value):
         return value
     cnode = value._vein
     ancestor: Node | None = node
@@ -1000,7 +1005,7 @@ def forget_tree(obj: Any) -> None:
                 stack.extend(held_elements(getattr(current, name, None)))
         if schema.dynamic:
             d = getattr(current, "__dict__", None) or {}
-            stack.extend(v for v in d.values() if _is_flow(v) and v._vein.parent is node)
+            stack.extend(v for v in d.values() if is_flow_object(v) and v._vein.parent is node)
 
 
 # --- load --------------------------------------------------------------------------------
@@ -1161,11 +1166,7 @@ def _build(
             value = _convert(a, obj, value, path, spec, errors, found)
             if value is MISSING:
                 continue
-        if spec.collection:
-            value = wrap(obj, spec, value)
-        elif spec.holds:
-            value = hold_value(obj, name, None, _sourced(value, found[1]) if found else value)
-        osa(obj, name, value)
+        osa(obj, name, _leaf(obj, spec, None, value, found[1] if found else None))
         if a.validator is not None:
             validated.append(spec)
     if provs:
@@ -1237,11 +1238,7 @@ def _overlay(obj: Any, merged: Flat, prefix: str, errors: list[ErrorEntry]) -> N
             value = _convert(spec.attribute, obj, value, path, spec, errors, found)
             if value is MISSING:
                 continue
-        if spec.collection:
-            value = wrap(obj, spec, value)
-        elif spec.holds:
-            value = hold_value(obj, name, getattr(obj, name, None), _sourced(value, prov))
-        osa(obj, name, value)
+        osa(obj, name, _leaf(obj, spec, getattr(obj, name, None), value, prov))
         if node.prov is None:
             node.prov = {}
         node.prov[name] = prov
@@ -1266,7 +1263,9 @@ def explain(obj: Any, path: str) -> Provenance:
             if held is not MISSING and is_last:
                 provs = target._vein.prov
                 return provs.get(part, DEFAULT) if provs else DEFAULT
-            if held is not MISSING and _is_flow(held):  # a flow object a dynamic attribute holds
+            if held is not MISSING and is_flow_object(
+                held
+            ):  # a flow object a dynamic attribute holds
                 target = held
                 continue
             if is_last and part in schema.computed:
@@ -1286,7 +1285,7 @@ def explain(obj: Any, path: str) -> Provenance:
             provs = target._vein.prov
             return provs.get(spec.name, DEFAULT) if provs else DEFAULT
         held = getattr(target, spec.name, None) if spec.holds else None
-        if held is not None and _is_flow(held):
+        if held is not None and is_flow_object(held):
             # A ``Tls | None`` field's object: its own provenance, where a value was set
             # inside it; otherwise where the object as a whole came from.
             rest = ".".join(parts[i + 1 :])

@@ -9,15 +9,16 @@ be resolved, otherwise on first use (forward references).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, Final
+from typing import Any, Final, get_args
 
 import attrs
 import cattrs
 
 from ..errors import VeinError
-from ..structuring import runtime_check, structure_hook
+from ..structuring import _is_union, runtime_check, structure_hook
 from .collections import collection_kind
 from .fields import FieldInfo, info_of
+from .state import is_flow_object
 
 __all__ = ["RESERVED", "FieldSpec", "Schema", "did_you_mean", "is_flow_class", "schema_of"]
 
@@ -293,19 +294,16 @@ def held_values(obj: Any, schema: Schema) -> list[Any]:
     out = []
     for name in schema.held:
         value = getattr(obj, name, None)
-        if hasattr(value, "_vein") and not isinstance(value, type):
+        if is_flow_object(value):
             out.append(value)
     return out
 
 
 def _flow_members(tp: Any) -> tuple[type, ...]:
     """The flow classes of a union (``Tls | None``, ``Union[A, B, str]``)."""
-    import types
-    import typing
-
-    if typing.get_origin(tp) not in (typing.Union, types.UnionType):
+    if not _is_union(tp):
         return ()
-    return tuple(a for a in typing.get_args(tp) if is_flow_class(a))
+    return tuple(a for a in get_args(tp) if is_flow_class(a))
 
 
 def _on_first_use(tp: Any) -> Callable[[Any], Any]:

@@ -23,7 +23,7 @@ from .computed import CLASS, COMPUTED, METHOD, PROPERTY, class_attr
 from .dump import REDACTED, plain, self_containing
 from .events import MISSING
 from .schema import classes_below, did_you_mean, schema_of
-from .state import element_slot
+from .state import element_slot, is_flow_object
 
 __all__ = ["FrozenDict", "Snapshot", "batch_base", "take_snapshot"]
 
@@ -251,14 +251,13 @@ class _Shape:
     """How to read one flow class for a snapshot (worked out once per class)."""
 
     __slots__ = (
+        "children",
         "collections",
         "config",
         "dynamic",
         "get",
-        "held",
         "hidden",
         "names",
-        "nested",
         "plain_elements",
     )
 
@@ -269,11 +268,12 @@ class _Shape:
         self.names = tuple(fields)
         self.hidden = frozenset(name for name, spec in fields.items() if spec.secret)
         self.dynamic = schema.dynamic
-        # Fields whose value can change without being replaced: a nested object (its own
-        # snapshot tells) and an evented container (its revision tells).
-        self.nested = tuple(i for i, spec in enumerate(fields.values()) if spec.nested)
-        # A ``Tls | None`` field's flow object changes in place like a nested one.
-        self.held = tuple(i for i, spec in enumerate(fields.values()) if spec.holds)
+        # Fields whose value can change without being replaced: a flow object (a section's,
+        # a ``Tls | None`` field's: its own snapshot tells) and an evented container (its
+        # revision tells).
+        self.children = tuple(
+            i for i, spec in enumerate(fields.values()) if spec.nested or spec.holds
+        )
         self.collections = tuple(i for i, spec in enumerate(fields.values()) if spec.collection)
         # Per container: can its flow elements hold plain containers (an ``Any`` field,
         # dynamic state)?  Only then are the elements looked at by every snapshot.
@@ -393,19 +393,14 @@ def _take(obj: Any) -> Snapshot:
             volatile = True
             break
     children: dict[int, Snapshot] = {}
-    for i in shape.nested:
+    for i in shape.children:
         child = values[i]
-        if child is not None and child is not _UNSET:
-            children[i] = _take(child)
-            volatile = volatile or child._vein.snap.volatile
-    for i in shape.held:
-        child = values[i]
-        if hasattr(child, "_vein") and not isinstance(child, type):
+        if is_flow_object(child):
             children[i] = _take(child)
             volatile = volatile or child._vein.snap.volatile
     extra: dict[str, tuple[Any, Any, Any]] = {}
     for key, value in shape.extra(obj):
-        if hasattr(value, "_vein") and not isinstance(value, type):
+        if is_flow_object(value):
             extra[key] = (value, _take(value), None)  # an adopted flow object
             volatile = volatile or value._vein.snap.volatile
         elif type(value) in _PLAIN_MUTABLE:

@@ -24,6 +24,7 @@ __all__ = [
     "element_slot",
     "heard",
     "held",
+    "is_flow_object",
     "new_node",
     "touch_boxes",
 ]
@@ -197,6 +198,11 @@ def touch_boxes(node: Node) -> None:
         if n.box is not None:
             n.box._rev += 1
         n = n.parent
+
+
+def is_flow_object(value: Any) -> bool:
+    """Is *value* a flow object (an instance of a flow class, not the class itself)?"""
+    return hasattr(value, "_vein") and not isinstance(value, type)
 
 
 def heard(node: Node) -> bool:

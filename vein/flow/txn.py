@@ -25,7 +25,7 @@ from .events import MISSING, emit
 from .provenance import DEFAULT, Provenance
 from .schema import classes_below, held_values, schema_of
 from .snapshot import batch_base
-from .state import touch_boxes
+from .state import is_flow_object, touch_boxes
 
 if TYPE_CHECKING:
     from .state import Node, Tree
@@ -131,7 +131,7 @@ def tree_has_policies(obj: Any) -> bool:
                 stack.extend(held_elements(getattr(current, name, None)))
         if schema.dynamic:
             d = getattr(current, "__dict__", None) or {}
-            stack.extend(v for v in d.values() if hasattr(v, "_vein") and not isinstance(v, type))
+            stack.extend(v for v in d.values() if is_flow_object(v))
     return False
 
 
